@@ -1,0 +1,54 @@
+# Two commands set everything up on a fresh machine with Python >= 3.11:
+#   make book   create .venv, install, build the HTML book into _build/html
+#   make test   create .venv, install, run unit tests, nbval on every notebook, strict book build
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+
+.PHONY: all install book test unit nbval book-strict lab refresh bench clean
+
+all: book
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"Python >= 3.11 is needed; {sys.executable} is {sys.version.split()[0]}"'
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project's requirements change; a second run skips it.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[data,book,test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+book: install
+	$(BIN)/jupyter-book build . --keep-going
+	@echo "Open _build/html/index.html in a browser."
+
+test: unit nbval book-strict
+
+unit: install
+	$(BIN)/pytest tests
+
+nbval: install
+	$(BIN)/pytest $(NBVAL) $(NOTEBOOKS)
+
+book-strict: install
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+lab: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab]"
+	$(BIN)/jupyter lab book
+
+# Re-execute every notebook top to bottom in a fresh kernel and store its outputs.
+refresh: install
+	cd book && for nb in $(notdir $(NOTEBOOKS)); do ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
