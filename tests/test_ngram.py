@@ -1,0 +1,216 @@
+"""Tests for rnn.ngram: count estimates, add-k and interpolated n-gram models, perplexity."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnn.data import tokenize
+from rnn.ngram import NGramLM, count_estimate, perplexity
+
+SENTENCE = "statistics is fun statistics is hard"
+# As ids: statistics=0, is=1, fun=2, hard=3 (V = 4)
+IDS = [0, 1, 2, 0, 1, 3]
+V = 4
+
+
+# ------------------------------------------------------------------------------ count_estimate
+
+
+def test_count_estimate_statistics_is_fun():
+    tokens = tokenize(SENTENCE, "word")
+    # n(statistics is) = 2, n(statistics) = 2
+    assert count_estimate(tokens, "statistics", "is") == 1.0
+    # n(is fun) = 1, n(is) = 2
+    assert count_estimate(tokens, "is", "fun") == 0.5
+    # n(statistics is hard) = 1, n(statistics is) = 2
+    assert count_estimate(tokens, ("statistics", "is"), "hard") == 0.5
+    assert count_estimate(tokens, ["is", "fun"], "statistics") == 1.0
+    assert count_estimate(tokens, "statistics", "fun") == 0.0
+
+
+def test_count_estimate_counts_only_contexts_followed_by_a_token():
+    # "a" occurs twice but only once with a successor, so p̂(b | a) = 1/1, and the estimates sum to 1
+    assert count_estimate(["a", "b", "a"], "a", "b") == 1.0
+    tokens = tokenize("statistics can mislead statistics is fun statistics", "word")
+    total = sum(count_estimate(tokens, "statistics", w) for w in set(tokens))
+    assert total == pytest.approx(1.0)
+    assert count_estimate(tokens, "statistics", "is") == 0.5  # 1 of 2 continued occurrences
+
+
+def test_count_estimate_errors():
+    with pytest.raises(ValueError, match="empty"):
+        count_estimate([], "a", "b")
+    with pytest.raises(ValueError, match="0/0"):
+        count_estimate(tokenize(SENTENCE, "word"), "hard", "is")  # "hard" is last: never followed
+    with pytest.raises(ValueError, match="0/0"):
+        count_estimate(["a", "b"], "zebra", "b")
+    with pytest.raises(ValueError, match="at least one token"):
+        count_estimate(["a", "b"], (), "b")
+
+
+# ------------------------------------------------------------------------------ hand-computed models
+
+
+def test_bigram_add_one_by_hand():
+    m = NGramLM(2, V, k=1.0).fit(IDS)
+    # bigram counts: (0,1)=2, (1,2)=1, (2,0)=1, (1,3)=1; context totals n(0)=2, n(1)=2, n(2)=1, n(3)=0
+    assert m.prob([0], 1) == pytest.approx((2 + 1) / (2 + 4))  # 1/2
+    assert m.prob([0], 3) == pytest.approx((0 + 1) / (2 + 4))  # 1/6
+    assert m.prob([1], 2) == pytest.approx((1 + 1) / (2 + 4))  # 1/3
+    assert m.prob([3], 0) == pytest.approx(1 / 4)  # unseen context: uniform
+    assert m.prob([2, 3, 0], 1) == m.prob([0], 1)  # only the last n-1 = 1 token matters
+    # scored tokens ids[1:]: p(1|0) p(2|1) p(0|2) p(1|0) p(3|1) = 1/2 · 1/3 · 2/5 · 1/2 · 1/3 = 1/90
+    assert m.log_prob_sequence(IDS) == pytest.approx(-math.log(90))
+    assert m.perplexity(IDS) == pytest.approx(90 ** (1 / 5))
+    np.testing.assert_allclose(m.log_probs(IDS), np.log([1 / 2, 1 / 3, 2 / 5, 1 / 2, 1 / 3]))
+
+
+def test_unigram_add_one_by_hand():
+    m = NGramLM(1, V).fit(IDS)
+    # counts 2, 2, 1, 1 of N = 6: p(w) = (c + 1) / (6 + 4)
+    np.testing.assert_allclose(m.distribution([]), [0.3, 0.3, 0.2, 0.2])
+    assert m.prob([2, 2], 0) == pytest.approx(0.3)  # a unigram ignores its context
+    # ids[1:] = 1, 2, 0, 1, 3: 0.3 · 0.2 · 0.3 · 0.3 · 0.2 = 0.00108
+    assert m.log_prob_sequence(IDS) == pytest.approx(math.log(0.00108))
+
+
+def test_trigram_uses_lower_order_at_the_start():
+    m = NGramLM(3, V).fit(IDS)
+    # t=1 has one token of context: the add-1 bigram p(1|0) = 3/6.
+    # trigram totals: n(0 1) = 2, n(1 2) = 1, n(2 0) = 1
+    # p(2|0 1) = 2/6, p(0|1 2) = 2/5, p(1|2 0) = 2/5, p(3|0 1) = 2/6; product = 2/225
+    assert m.log_prob_sequence(IDS) == pytest.approx(math.log(2 / 225))
+    assert m.prob([0, 1], 3) == pytest.approx(2 / 6)
+
+
+def test_interpolated_bigram_by_hand():
+    m = NGramLM(2, V, smoothing="interpolated", lambdas=(0.5, 0.5), k=1.0).fit(IDS)
+    # unigram (add-1): 0.3 0.3 0.2 0.2; bigram ML: p(1|0) = 2/2, p(2|1) = 1/2
+    assert m.prob([0], 1) == pytest.approx(0.5 * 0.3 + 0.5 * 1.0)
+    assert m.prob([1], 2) == pytest.approx(0.5 * 0.2 + 0.5 * 0.5)
+    assert m.prob([0], 2) == pytest.approx(0.5 * 0.2)  # unseen bigram keeps the unigram share
+    # context 3 never seen as a context: the bigram term is dropped, the unigram carries all weight
+    assert m.prob([3], 0) == pytest.approx(0.3)
+
+
+def test_default_lambdas_are_equal():
+    m = NGramLM(4, V, smoothing="interpolated")
+    np.testing.assert_allclose(m.lambdas, [0.25] * 4)
+
+
+def test_higher_order_fits_training_text_better():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 5, size=400)
+    ppl = [NGramLM(n, 5, k=0.01).fit(ids).perplexity(ids) for n in (1, 2, 3)]
+    assert ppl[0] > ppl[1] > ppl[2]
+
+
+# ------------------------------------------------------------------------------ distributions sum to 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("kwargs", [dict(k=1.0), dict(k=0.05), dict(smoothing="interpolated"),
+                                    dict(smoothing="interpolated", k=0.3)])
+def test_distributions_sum_to_one(n, kwargs):
+    rng = np.random.default_rng(n)
+    ids = rng.integers(0, 6, size=120)
+    m = NGramLM(n, 7, **kwargs).fit(ids)  # id 6 never occurs
+    for ctx in ([], [0], [6], [1, 2], [6, 6, 6], list(ids[:5]), [3, 3, 3, 3, 3, 3]):
+        p = m.distribution(ctx)
+        assert p.shape == (7,)
+        assert (p > 0).all()
+        assert p.sum() == pytest.approx(1.0, abs=1e-12)
+        assert p[2] == pytest.approx(m.prob(ctx, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=st.lists(st.integers(0, 4), min_size=1, max_size=60), n=st.integers(1, 4),
+       ctx=st.lists(st.integers(0, 4), max_size=5), interpolated=st.booleans())
+def test_property_distribution_sums_to_one(ids, n, ctx, interpolated):
+    kw = dict(smoothing="interpolated") if interpolated else dict(k=0.5)
+    p = NGramLM(n, 5, **kw).fit(ids).distribution(ctx)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12) and (p > 0).all()
+
+
+# ------------------------------------------------------------------------------ perplexity
+
+
+def test_perplexity_uniform_is_vocab_size():
+    for V_ in (2, 28, 1000):
+        assert perplexity(np.full(17, -np.log(V_))) == pytest.approx(V_)
+    # a unigram model on perfectly balanced counts is uniform: perplexity exactly V
+    ids = np.tile(np.arange(8), 5)
+    assert NGramLM(1, 8).fit(ids).perplexity(ids) == pytest.approx(8.0)
+
+
+def test_perplexity_extremes_and_geometric_mean():
+    assert perplexity([0.0, 0.0]) == 1.0  # certain and right
+    assert perplexity(np.log([0.5, 0.125])) == pytest.approx(4.0)  # 1 / sqrt(0.5 · 0.125)
+    assert perplexity(np.array([[-1.0, -2.0]])) == pytest.approx(math.exp(1.5))  # flattened
+    with np.errstate(divide="ignore"):
+        assert perplexity(np.log([0.5, 0.0])) == math.inf  # one zero probability
+
+
+def test_perplexity_errors():
+    with pytest.raises(ValueError, match="empty"):
+        perplexity([])
+    with pytest.raises(ValueError, match="<= 0"):
+        perplexity([0.5])
+    with pytest.raises(ValueError, match="NaN"):
+        perplexity([np.nan])
+
+
+# ------------------------------------------------------------------------------ validation
+
+
+def test_constructor_errors():
+    with pytest.raises(ValueError, match="order n must be an integer >= 1"):
+        NGramLM(0, 5)
+    with pytest.raises(ValueError, match="vocab_size"):
+        NGramLM(2, 0)
+    for k in (0, -1.0, math.inf):
+        with pytest.raises(ValueError, match="k must be"):
+            NGramLM(2, 5, k=k)
+    with pytest.raises(ValueError, match="smoothing"):
+        NGramLM(2, 5, smoothing="kneser-ney")
+    with pytest.raises(ValueError, match="only used with smoothing='interpolated'"):
+        NGramLM(2, 5, lambdas=(0.5, 0.5))
+    with pytest.raises(ValueError, match="one weight per order"):
+        NGramLM(3, 5, smoothing="interpolated", lambdas=(0.5, 0.5))
+    with pytest.raises(ValueError, match="sum to 1"):
+        NGramLM(2, 5, smoothing="interpolated", lambdas=(0.5, 0.6))
+    with pytest.raises(ValueError, match="λ_1 > 0"):
+        NGramLM(2, 5, smoothing="interpolated", lambdas=(0.0, 1.0))
+    with pytest.raises(ValueError, match=">= 0"):
+        NGramLM(2, 5, smoothing="interpolated", lambdas=(1.5, -0.5))
+
+
+def test_fit_and_scoring_errors():
+    m = NGramLM(2, 4)
+    with pytest.raises(RuntimeError, match="fit"):
+        m.prob([0], 1)
+    with pytest.raises(ValueError, match="empty"):
+        m.fit([])
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        m.fit([0, 1, 4])
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        m.fit([-1, 2])
+    with pytest.raises(TypeError, match="integer"):
+        m.fit([0.0, 1.0])
+    m.fit(IDS)
+    with pytest.raises(ValueError, match="next_id must lie in"):
+        m.prob([0], 7)
+    with pytest.raises(ValueError, match="context_ids must lie in"):
+        m.prob([9], 0)
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        m.perplexity([1])
+    with pytest.raises(ValueError, match="1-D"):
+        m.log_probs(np.zeros((2, 2), dtype=int))
+
+
+def test_refit_replaces_counts():
+    m = NGramLM(1, 3).fit([0, 0, 0])
+    m.fit([2, 2, 2])
+    assert m.prob([], 2) == pytest.approx(4 / 6)
