@@ -1,0 +1,150 @@
+"""Checks and two small helpers shared by the three recurrent cells (rnn_layer, gru, lstm).
+
+Private: the public contract is the error messages, which name the expected shape or dtype, e.g.
+``ValueError("X must have shape (T, B, D) with D = 8; got (5, 3, 7)")``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------------------------
+
+def init_uniform(names: tuple[str, ...], D: int, H: int, rng: np.random.Generator, dtype) -> dict[str, np.ndarray]:
+    """Draw every parameter i.i.d. from U(−1/√H, 1/√H), in the order of ``names``.
+
+    Shapes come from the names: ``W_x*`` (D, H), ``W_h*`` (H, H), ``b_*`` (H,).
+    """
+    for label, n in (("D", D), ("H", H)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{label} must be an integer ≥ 1; got {n!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating type such as float32 or float64; got {dtype}")
+    bound = 1.0 / np.sqrt(H)
+    return {name: rng.uniform(-bound, bound, size=param_shape(name, D, H)).astype(dtype) for name in names}
+
+
+def param_shape(name: str, D: int, H: int) -> tuple[int, ...]:
+    """The shape a parameter called ``name`` has: W_x* (D, H), W_h* (H, H), b_* (H,)."""
+    if name.startswith("W_x"):
+        return (D, H)
+    if name.startswith("W_h"):
+        return (H, H)
+    return (H,)
+
+
+def check_params(params: dict, names: tuple[str, ...], cell: str) -> tuple[int, int, np.dtype]:
+    """Check that ``params`` holds every name with consistent shapes and one float dtype; return (D, H, dtype).
+
+    ``names[0]`` must be an input weight W_x* of shape (D, H); D and H are read from it. Extra keys
+    (e.g. an output layer's W_hq kept in the same dict) are ignored.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"{cell} params must be a dict name -> array; got {type(params).__name__}")
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"{cell} params are missing {missing}; expected the keys {list(names)}")
+    first = params[names[0]]
+    if not isinstance(first, np.ndarray) or first.ndim != 2:
+        raise ValueError(f"{cell} parameter {names[0]} must be a 2-D array of shape (D, H); got {np.shape(first)}")
+    D, H = first.shape
+    dtype = first.dtype
+    if dtype.kind != "f":
+        raise TypeError(f"{cell} parameters must have a floating dtype; {names[0]} has {dtype}")
+    for n in names:
+        p = params[n]
+        expected = param_shape(n, D, H)
+        if not isinstance(p, np.ndarray) or p.shape != expected:
+            symbolic = {2: "(D, H)" if n.startswith("W_x") else "(H, H)", 1: "(H,)"}[len(expected)]
+            raise ValueError(f"{cell} parameter {n} must have shape {symbolic} = {expected}; got {np.shape(p)}")
+        if p.dtype != dtype:
+            raise TypeError(f"all {cell} parameters must share one dtype; {names[0]} is {dtype} but {n} is {p.dtype}")
+    return D, H, dtype
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs, states and upstream gradients
+# ---------------------------------------------------------------------------------------------
+
+def _check_array(A, name: str, symbolic: str) -> None:
+    if not isinstance(A, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of shape {symbolic}; got {type(A).__name__}")
+
+
+def _check_dtype(A: np.ndarray, name: str, dtype: np.dtype, cell: str) -> None:
+    if A.dtype != dtype:
+        raise TypeError(
+            f"{name} has dtype {A.dtype} but the {cell} parameters have dtype {dtype}; "
+            f"convert one of them explicitly (no silent casts)"
+        )
+
+
+def _check_finite(A: np.ndarray, name: str) -> None:
+    if not np.isfinite(A).all():
+        raise ValueError(f"{name} contains NaN or infinity; expected finite values")
+
+
+def check_sequence(X, D: int, dtype: np.dtype, cell: str, name: str = "X", D_name: str = "D") -> tuple[int, int]:
+    """Check a time-major input X of shape (T, B, D) with T, B ≥ 1, the parameters' dtype, finite; return (T, B)."""
+    _check_array(X, name, f"(T, B, {D_name})")
+    if X.ndim != 3 or X.shape[2] != D:
+        raise ValueError(f"{name} must have shape (T, B, {D_name}) with {D_name} = {D}; got {X.shape}")
+    T, B, _ = X.shape
+    if T < 1:
+        raise ValueError(f"{name} must have at least one time step: shape (T, B, {D_name}) with T ≥ 1; got {X.shape}")
+    if B < 1:
+        raise ValueError(f"{name} must hold at least one sequence: shape (T, B, {D_name}) with B ≥ 1; got {X.shape}")
+    _check_dtype(X, name, dtype, cell)
+    _check_finite(X, name)
+    return T, B
+
+
+def check_step_input(X_t, D: int, dtype: np.dtype, cell: str) -> int:
+    """Check one step's input X_t of shape (B, D); return B."""
+    _check_array(X_t, "X_t", "(B, D)")
+    if X_t.ndim != 2 or X_t.shape[1] != D:
+        raise ValueError(f"X_t must have shape (B, D) with D = {D}; got {X_t.shape}")
+    if X_t.shape[0] < 1:
+        raise ValueError(f"X_t must hold at least one example: shape (B, D) with B ≥ 1; got {X_t.shape}")
+    _check_dtype(X_t, "X_t", dtype, cell)
+    _check_finite(X_t, "X_t")
+    return X_t.shape[0]
+
+
+def check_state(S, B: int, H: int, dtype: np.dtype, cell: str, name: str) -> np.ndarray:
+    """Check a state such as H0, H_prev or C0: shape (B, H), the parameters' dtype, finite."""
+    _check_array(S, name, "(B, H)")
+    if S.shape != (B, H):
+        raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}); got {S.shape}")
+    _check_dtype(S, name, dtype, cell)
+    _check_finite(S, name)
+    return S
+
+
+def check_grad(dY, shape: tuple[int, ...], symbolic: str, dtype: np.dtype, cell: str, name: str) -> np.ndarray:
+    """Check an upstream gradient: exactly the shape and dtype of what it is the gradient of."""
+    _check_array(dY, name, symbolic)
+    if dY.shape != shape:
+        raise ValueError(f"{name} must have shape {symbolic} = {shape}; got {dY.shape}")
+    _check_dtype(dY, name, dtype, cell)
+    return dY
+
+
+# ---------------------------------------------------------------------------------------------
+# Gate matrices side by side (used by the sequence functions for speed)
+# ---------------------------------------------------------------------------------------------
+
+def concat_columns(params: dict, names: tuple[str, ...]) -> np.ndarray:
+    """[P_1, P_2, …] side by side along the last axis: (D, H)s → (D, k·H), biases (H,)s → (k·H,)."""
+    return np.concatenate([params[n] for n in names], axis=-1)
+
+
+def split_columns(M: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Inverse of ``concat_columns``: cut the last axis of M into len(names) equal, contiguous blocks."""
+    H = M.shape[-1] // len(names)
+    return {n: np.ascontiguousarray(M[..., k * H:(k + 1) * H]) for k, n in enumerate(names)}
