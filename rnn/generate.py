@@ -1,0 +1,71 @@
+"""Generating text from a trained language model, one token at a time.
+
+Warm-up: run the model over the prefix (all but its last token) to put the prefix into the state. Then repeat:
+feed the last token, turn the logits O into probabilities softmax(O / τ), pick the next token (sample it,
+or take the argmax when greedy) and feed it back in.
+
+The temperature τ reshapes the distribution: τ = 1 samples from the model as trained, τ → 0 approaches
+greedy decoding (all mass on the argmax), τ > 1 flattens towards uniform.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnn.data import Vocab
+from rnn.functional import softmax
+from rnn.model import LanguageModel, lm_forward
+
+
+def generate(
+    model: LanguageModel,
+    vocab: Vocab,
+    prefix: list[str] | str,
+    num_tokens: int,
+    *,
+    temperature: float = 1.0,
+    rng: np.random.Generator | int | None = None,
+    greedy: bool = False,
+) -> list[str]:
+    """The ``num_tokens`` tokens that follow ``prefix``, drawn from softmax(O_t / τ) one at a time.
+
+    prefix: a non-empty list of tokens, or a str (a sequence of characters, for a character-level vocabulary);
+    every token must be in ``vocab``. num_tokens: how many tokens to produce (≥ 0).
+    temperature: τ > 0; greedy=True takes argmax O_t instead of sampling (τ and rng are then unused).
+    rng: a np.random.Generator or an int seed, required when sampling so that the output is reproducible.
+    Returns a list of ``num_tokens`` str, *without* the prefix: ``"".join(prefix) + "".join(output)`` is the text.
+    Runs with a batch of one sequence (B = 1), keeping the model's state between steps.
+    """
+    tokens = list(prefix)
+    if not tokens:
+        raise ValueError("prefix must contain at least one token (e.g. the end-of-name token '\\n')")
+    unknown = sorted({t for t in tokens if t not in vocab}, key=str)
+    if unknown:
+        raise ValueError(f"prefix tokens not in the vocabulary: {unknown}")
+    if len(vocab) != model.vocab_size:
+        raise ValueError(f"the vocabulary has {len(vocab)} tokens but the model predicts V = {model.vocab_size}")
+    if isinstance(num_tokens, bool) or not isinstance(num_tokens, (int, np.integer)) or num_tokens < 0:
+        raise ValueError(f"num_tokens must be an integer ≥ 0; got {num_tokens!r}")
+    if not greedy:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0 (or use greedy=True); got {temperature!r}")
+        if rng is None:
+            raise ValueError("sampling needs rng=np.random.default_rng(seed) (or an int seed), or use greedy=True")
+        if not isinstance(rng, np.random.Generator):
+            rng = np.random.default_rng(rng)
+
+    ids = vocab.encode(tokens)                                     # (len(prefix),) int64
+    state = None
+    if len(ids) > 1:                                               # warm-up on all but the last token
+        _, state, _ = lm_forward(model, ids[None, :-1], state)
+    last = ids[-1]
+    out = []
+    for _ in range(num_tokens):
+        O, state, _ = lm_forward(model, np.array([[last]]), state)  # O: (1, 1, V)
+        O_t = O[0, 0].astype(np.float64)
+        if greedy:
+            last = int(np.argmax(O_t))
+        else:
+            P = softmax(O_t / temperature)                         # (V,) probabilities
+            last = int(rng.choice(len(P), p=P))
+        out.append(vocab.idx_to_token[last])
+    return out
