@@ -25,6 +25,7 @@ def generate(
     temperature: float = 1.0,
     rng: np.random.Generator | int | None = None,
     greedy: bool = False,
+    stop: str | None = None,
 ) -> list[str]:
     """The ``num_tokens`` tokens that follow ``prefix``, drawn from softmax(O_t / τ) one at a time.
 
@@ -32,7 +33,9 @@ def generate(
     every token must be in ``vocab``. num_tokens: how many tokens to produce (≥ 0).
     temperature: τ > 0; greedy=True takes argmax O_t instead of sampling (τ and rng are then unused).
     rng: a np.random.Generator or an int seed, required when sampling so that the output is reproducible.
-    Returns a list of ``num_tokens`` str, *without* the prefix: ``"".join(prefix) + "".join(output)`` is the text.
+    stop: a token that ends generation early (e.g. "\\n", the end of a name); it is included in the output.
+    Returns a list of at most ``num_tokens`` str, *without* the prefix: ``"".join(prefix) + "".join(output)``
+    is the text.
     Runs with a batch of one sequence (B = 1), keeping the model's state between steps.
     """
     tokens = list(prefix)
@@ -45,6 +48,8 @@ def generate(
         raise ValueError(f"the vocabulary has {len(vocab)} tokens but the model predicts V = {model.vocab_size}")
     if isinstance(num_tokens, bool) or not isinstance(num_tokens, (int, np.integer)) or num_tokens < 0:
         raise ValueError(f"num_tokens must be an integer ≥ 0; got {num_tokens!r}")
+    if stop is not None and stop not in vocab:
+        raise ValueError(f"stop token {stop!r} is not in the vocabulary")
     if not greedy:
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0 (or use greedy=True); got {temperature!r}")
@@ -68,4 +73,6 @@ def generate(
             P = softmax(O_t / temperature)                         # (V,) probabilities
             last = int(rng.choice(len(P), p=P))
         out.append(vocab.idx_to_token[last])
+        if out[-1] == stop:
+            break
     return out

@@ -60,6 +60,11 @@ def evaluate_perplexity(model: LanguageModel, ids: np.ndarray, batch_size: int, 
     consecutive tokens (no random offset, so the result is deterministic), read num_steps columns at a
     time (the last block may be shorter) with the state carried from block to block, as in sequential
     training. Every one of the B·L predicted tokens counts once. No gradients are computed.
+
+    With batch_size=1 this scores exactly ids[1:], each token given everything before it from one state
+    carried from the start: the convention of ``rnn.ngram.NGramLM.perplexity``, so use batch_size=1 to
+    compare with an n-gram model. With B > 1 each of the B rows starts from a zero state and up to B − 1
+    final tokens are left out: faster, and fine for comparing two networks evaluated the same way.
     """
     ids = _check_corpus(ids, "ids")
     B = _check_positive_int("batch_size", batch_size)
@@ -106,6 +111,7 @@ def train_language_model(
     seed: int,
     progress: bool | None = None,
     callback: Callable[[int, History], bool | None] | None = None,
+    valid_batch_size: int | None = None,
 ) -> History:
     """Minibatch training of ``model`` (in place) on the corpus ``train_ids`` (N,); returns a History.
 
@@ -119,6 +125,9 @@ def train_language_model(
     progress: None shows a one-line progress display only when sys.stdout is a terminal; False never prints;
     True always prints (one updated line, then a final newline).
     callback(epoch, history) runs after each epoch (epoch counts from 1); return True from it to stop early.
+    It may also change ``optimizer.lr`` (a learning-rate schedule): the optimisers read it at every step.
+    valid_batch_size: the batch size of ``evaluate_perplexity`` on ``valid_ids`` (None: batch_size; 1 scores
+    every validation token after the first, comparable with ``rnn.ngram``).
     Raises FloatingPointError naming the epoch and step if the loss, the gradient or the parameters stop
     being finite.
     """
@@ -128,6 +137,7 @@ def train_language_model(
     B = _check_positive_int("batch_size", batch_size)
     T = _check_positive_int("num_steps", num_steps)
     epochs = _check_positive_int("epochs", epochs)
+    B_valid = B if valid_batch_size is None else _check_positive_int("valid_batch_size", valid_batch_size)
     if partition not in ("sequential", "random"):
         raise ValueError(f"partition must be 'sequential' or 'random'; got {partition!r}")
     if clip is not None and not clip > 0:
@@ -173,7 +183,7 @@ def train_language_model(
                           f"grad norm {norm:.2f}  {last_print - start:.1f} s", end="", flush=True)
             history.train_ppl.append(_perplexity(epoch_loss / K))
             if valid_ids is not None:
-                history.valid_ppl.append(evaluate_perplexity(model, valid_ids, B, T))
+                history.valid_ppl.append(evaluate_perplexity(model, valid_ids, B_valid, T))
             history.elapsed.append(time.perf_counter() - start)
             if progress:
                 valid = f"  valid ppl {history.valid_ppl[-1]:.2f}" if valid_ids is not None else ""

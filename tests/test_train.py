@@ -180,3 +180,40 @@ def test_generate_validates_its_arguments():
         generate(model, VOCAB, "a", 5)
     with pytest.raises(ValueError, match="num_tokens"):
         generate(model, VOCAB, "a", -1, greedy=True)
+
+
+def test_valid_batch_size_one_scores_every_token_after_the_first():
+    from rnn.data import Vocab
+    from rnn.model import init_language_model, lm_forward
+    from rnn.functional import log_softmax
+    from rnn.optim import SGD
+    from rnn.train import evaluate_perplexity, train_language_model
+
+    rng = np.random.default_rng(0)
+    model = init_language_model(5, 4, "gru", rng=rng, dtype=np.float64)
+    ids = rng.integers(0, 5, size=23)
+    hist = train_language_model(model, ids, valid_ids=ids, batch_size=2, num_steps=3, epochs=1,
+                                optimizer=SGD(0.1), seed=0, valid_batch_size=1, progress=False)
+    O, _, _ = lm_forward(model, ids[None, :-1])        # the trained model, all 22 predictions at once
+    logp = log_softmax(O)[0]
+    direct = float(np.exp(-logp[np.arange(22), ids[1:]].mean()))
+    assert hist.valid_ppl[0] == pytest.approx(direct, rel=1e-12)
+    assert evaluate_perplexity(model, ids, batch_size=1, num_steps=5) == pytest.approx(direct, rel=1e-12)
+    # B = 4 leaves out the last (22 mod 4) = 2 tokens and restarts the state per row: a different number
+    assert evaluate_perplexity(model, ids, batch_size=4, num_steps=5) != pytest.approx(direct, rel=1e-6)
+
+
+def test_generate_stops_at_the_stop_token():
+    from rnn.data import Vocab
+    from rnn.generate import generate
+    from rnn.model import init_language_model
+
+    vocab = Vocab(list("ab\n"))
+    model = init_language_model(len(vocab), 3, "rnn", rng=np.random.default_rng(0), dtype=np.float64)
+    model.params["W_hq"][:] = 0
+    model.params["b_q"][:] = 0
+    model.params["b_q"][vocab.token_to_idx["\n"]] = 50.0       # "\n" is overwhelmingly likely
+    out = generate(model, vocab, "ab", 10, greedy=True, stop="\n")
+    assert out == ["\n"]
+    with pytest.raises(ValueError, match="stop token"):
+        generate(model, vocab, "ab", 3, greedy=True, stop="z")
