@@ -1,14 +1,22 @@
 # Two commands set everything up on a fresh machine with Python >= 3.11:
 #   make book   create .venv, install, build the HTML book into _build/html
-#   make test   create .venv, install, run unit tests, nbval on every notebook, strict book build
+#   make test   create .venv, install, run unit tests, nbval on every notebook, strict book build,
+#               then open every page of the built book in headless Chromium (make browser)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-NBVAL  := --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: all install book test unit nbval book-strict lab refresh bench clean
+# One BLAS thread for everything make runs (tests, notebooks, lab): the course's matrices are small,
+# where threads cost more than they give on a busy machine, and a fixed thread count keeps float32
+# results identical from run to run, which nbval's output comparison relies on.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
+.PHONY: all install book test unit nbval book-strict browser lab refresh bench clean
 
 all: book
 
@@ -27,7 +35,7 @@ book: install
 	$(BIN)/jupyter-book build . --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
-test: unit nbval book-strict
+test: unit nbval book-strict browser
 
 unit: install
 	$(BIN)/pytest tests
@@ -37,6 +45,11 @@ nbval: install
 
 book-strict: install
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# Needs a built book (make book or book-strict first) and Chromium (apt-get install chromium);
+# without Chromium the checks are skipped with that hint. Screenshots: _build/screenshots/.
+browser: install
+	$(BIN)/pytest -p no:cacheprovider tests/browser
 
 lab: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab]"
