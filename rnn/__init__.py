@@ -1,3 +1,24 @@
-"""rnn: the numpy package behind the course. Every formula the book derives lives here."""
+"""rnn: the numpy package behind the course. Every formula the book derives lives here.
+
+One flat module per idea, in the order the book introduces them:
+
+- ``functional``, ``gradcheck``: softmax, cross-entropy, sigmoid; central-difference gradient checks
+- ``data``, ``ngram``, ``autoregressive``, ``embedding``: corpora, vocabularies, minibatches; n-gram
+  language models and perplexity; AR(τ) models; embedding lookups
+- ``rnn_layer``, ``bptt``, ``gru``, ``lstm``, ``layers``: the recurrent layers with hand-written
+  backpropagation through time; truncated BPTT; bidirectional and stacked layers
+- ``model``, ``optim``, ``train``, ``generate``, ``checkpoint``: a language model, SGD/Adam and gradient
+  clipping, the training loop, sampling, saving and loading
+- ``tasks``, ``diagrams``, ``interop``: generated tasks and sequence classifiers; the book's diagrams;
+  conversion to and from PyTorch's and Keras' parameter layouts
+
+``import rnn`` imports them all, so ``rnn.layers.recurrent_forward`` works after it.
+"""
+
+from rnn import functional, gradcheck  # noqa: F401  (the pieces everything else uses)
+from rnn import data, ngram, autoregressive, embedding  # noqa: F401
+from rnn import rnn_layer, bptt, gru, lstm, layers  # noqa: F401
+from rnn import model, optim, train, generate, checkpoint  # noqa: F401
+from rnn import tasks, diagrams, interop  # noqa: F401
 
 __version__ = "0.1.0"

@@ -37,6 +37,9 @@ def generate(
     Returns a list of at most ``num_tokens`` str, *without* the prefix: ``"".join(prefix) + "".join(output)``
     is the text.
     Runs with a batch of one sequence (B = 1), keeping the model's state between steps.
+    A bidirectional model cannot generate: its backward direction is meant to read the sequence from
+    the end, which does not exist yet. Fed one token at a time it runs left to right too, and chapter 9
+    shows the garbage that comes out.
     """
     tokens = list(prefix)
     if not tokens:

@@ -120,6 +120,8 @@ def train_language_model(
     partition="sequential": ``batches_sequential``, and the final state of each minibatch is the initial
     state of the next (truncated BPTT: values carried, gradients stopped at the boundary); the state restarts
     from zeros each epoch. partition="random": ``batches_random`` and a zero state for every minibatch.
+    Use "random" for a bidirectional model: its backward direction's final state belongs to the start of
+    the minibatch, so carrying it into the next one would be meaningless.
     seed fixes every random draw (the minibatch offsets and order), so two runs from the same initial model
     give the same History apart from ``elapsed``.
     progress: None shows a one-line progress display only when sys.stdout is a terminal; False never prints;
