@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnn.functional import softmax_cross_entropy
-from rnn.gradcheck import numerical_gradient, relative_error
 from rnn.gru import gru_forward
 from rnn.layers import (
     RecurrentCache,
@@ -20,6 +19,8 @@ from rnn.layers import (
 from rnn.lstm import lstm_forward
 from rnn.rnn_layer import rnn_forward
 
+from gradient_helpers import assert_gradients
+
 CELLS = [
     {"kind": "rnn"},
     {"kind": "rnn", "nonlinearity": "relu"},
@@ -28,13 +29,6 @@ CELLS = [
     {"kind": "lstm"},
 ]
 CELL_IDS = ["rnn-tanh", "rnn-relu", "gru", "gru-reset-after", "lstm"]
-
-
-def assert_gradients(loss, arrays, analytic, tol=1e-6):
-    """Every analytic gradient agrees with central differences of ``loss`` (relative error < tol)."""
-    for name, x in arrays.items():
-        err = relative_error(analytic[name], numerical_gradient(loss, x))
-        assert err < tol, f"d{name}: relative error {err:.1e}"
 
 
 def state_parts(spec, state):

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn.functional import sigmoid, softmax_cross_entropy
-from rnn.gradcheck import numerical_gradient, relative_error
+from rnn.functional import sigmoid
 from rnn.lstm import (
     LSTM_PARAM_NAMES,
     LSTMCache,
@@ -14,20 +13,7 @@ from rnn.lstm import (
     lstm_step_forward,
 )
 
-SHAPES = [(4, 3, 3, 3), (1, 1, 2, 3), (3, 1, 2, 2)]    # (T, B, D, H): general, T = 1 and B = 1, B = 1
-
-
-def assert_gradients(loss, arrays, analytic, tol=1e-6):
-    """Every analytic gradient agrees with central differences of ``loss`` (relative error < tol)."""
-    for name, x in arrays.items():
-        err = relative_error(analytic[name], numerical_gradient(loss, x))
-        assert err < tol, f"d{name}: relative error {err:.1e}"
-
-
-def masked_ce(Hs, W_hq, y, mask):
-    """Loss on top of the states: mean masked cross-entropy of O = Hs W_hq; returns (loss, dHs)."""
-    loss, dO = softmax_cross_entropy(Hs @ W_hq, y, mask)
-    return loss, dO @ W_hq.T
+from gradient_helpers import SHAPES, assert_gradients, masked_ce
 
 
 def make_problem(T, B, D, H, Q=4, seed=0, dtype=np.float64):
