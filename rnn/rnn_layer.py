@@ -151,7 +151,10 @@ def rnn_backward(
     if dHs is not None:
         check_grad(dHs, Hs.shape, "(T, B, H)", dtype, "RNN", "dHs")
     dH_next = np.zeros((B, H), dtype) if dH_T is None else check_grad(dH_T, (B, H), "(B, H)", dtype, "RNN", "dH_T")
-    W_xh, W_hh = params["W_xh"], params["W_hh"]
+    W_xh = params["W_xh"]
+    # Speed: W_hhᵀ copied once into C order; ``dA[t] @ W_hh.T`` would pass BLAS a transposed (Fortran-order)
+    # view at every step, which is markedly slower for these small products (B × H times H × H).
+    W_hhT = np.ascontiguousarray(params["W_hh"].T)
 
     dA = np.empty((T, B, H), dtype)            # dA[t] = ∂L/∂A_{t+1}, the pre-activation
     for t in reversed(range(T)):
@@ -160,7 +163,7 @@ def rnn_backward(
             np.multiply(dH_t, 1 - Hs[t] ** 2, out=dA[t])
         else:
             np.multiply(dH_t, Hs[t] > 0, out=dA[t])
-        dH_next = dA[t] @ W_hh.T               # ∂L/∂H_{t-1} through the recurrence
+        dH_next = dA[t] @ W_hhT                # ∂L/∂H_{t-1} through the recurrence
     dH0 = dH_next
 
     H_prevs = np.concatenate([H0[None], Hs[:-1]])   # (T, B, H): H_0..H_{T-1}
