@@ -198,14 +198,15 @@ def gru_forward(
 
 
 def gru_backward(
-    dHs: np.ndarray | None, cache: GRUCache, dH_T: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    dHs: np.ndarray | None, cache: GRUCache, dH_T: np.ndarray | None = None, *, need_dX: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, dict[str, np.ndarray]]:
     """Backpropagation through time for ``gru_forward``: the loop of ``gru_step_backward`` from t = T to 1.
 
     dHs: (T, B, H), dHs[t] = ∂L/∂H_{t+1} through the outputs (None for zeros); dH_T: (B, H) or None, an extra
     gradient on the final state. Returns dX (T, B, D), dH0 (B, H), grads (keys of the GRU's params).
     For speed the pre-activation gradients of every step are stored, and the parameter gradients (sums over t)
     and dX are single matmuls after the loop.
+    need_dX=False skips dX (returns None): a one-hot input layer has no use for it.
     """
     X, H0, Hs, R, Z, H_tilde, HW_hh, params, reset_after = cache
     T, B, D = X.shape
@@ -246,7 +247,7 @@ def gru_backward(
     TB = T * B
     dA_rows = dA.reshape(TB, 3 * H)
     W_x = concat_columns(p, ("W_xr", "W_xz", "W_xh"))
-    dX = (dA_rows @ W_x.T).reshape(T, B, D)
+    dX = (dA_rows @ W_x.T).reshape(T, B, D) if need_dX else None
     grads = split_columns(X.reshape(TB, D).T @ dA_rows, ("W_xr", "W_xz", "W_xh"))
     grads |= split_columns(dA_rows.sum(axis=0), ("b_r", "b_z", "b_h"))
     H_prev_rows = H_prevs.reshape(TB, H)

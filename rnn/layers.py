@@ -173,8 +173,9 @@ def recurrent_forward(
 
 
 def recurrent_backward(
-    spec: RecurrentSpec, params: dict[str, np.ndarray], dHs: np.ndarray | None, dstate, cache: RecurrentCache
-) -> tuple[np.ndarray, Any, dict[str, np.ndarray]]:
+    spec: RecurrentSpec, params: dict[str, np.ndarray], dHs: np.ndarray | None, dstate, cache: RecurrentCache,
+    *, need_dX: bool = True,
+) -> tuple[np.ndarray | None, Any, dict[str, np.ndarray]]:
     """Backpropagation through time (and through the layers) for ``recurrent_forward``.
 
     dHs: (T, B, num_directions·H), ∂L/∂Hs (None for zeros); dstate: ∂L/∂state in the layout of the state
@@ -182,6 +183,8 @@ def recurrent_backward(
     params: the dict given to the forward; cache: its cache.
     Returns dX (T, B, input_size), dstate0 (∂L/∂state0, in the state layout, also when state0 was None:
     then it is the gradient with respect to the zero initial state) and grads with the keys of the layer's params.
+    need_dX=False skips the input gradient of the first layer and returns None for dX (a model whose input
+    is one-hot has no use for it); the layers above still pass their gradients down.
     """
     _check_spec(spec)
     if cache.spec != spec:
@@ -209,10 +212,11 @@ def recurrent_backward(
             if dHs_kd is not None and d == "bwd":
                 dHs_kd = dHs_kd[::-1]
             dT = tuple(None if s is None else s[idx] for s in dfinal)
-            dX_kd, d0, g = _cell_backward(spec, dHs_kd, cache.cells[k][j], dT)
-            if d == "bwd":
-                dX_kd = dX_kd[::-1]
-            dX_k = dX_kd if dX_k is None else dX_k + dX_kd
+            dX_kd, d0, g = _cell_backward(spec, dHs_kd, cache.cells[k][j], dT, need_dX or k > 0)
+            if dX_kd is not None:
+                if d == "bwd":
+                    dX_kd = dX_kd[::-1]
+                dX_k = dX_kd if dX_k is None else dX_k + dX_kd
             for i, d0_i in enumerate(d0):
                 dinit[i][idx] = d0_i
             grads |= {_key(spec, k, d, name): value for name, value in g.items()}
@@ -257,15 +261,15 @@ def _cell_forward(spec: RecurrentSpec, p: dict, X: np.ndarray, s0: tuple) -> tup
     return Hs, (Hs[-1], C_T), cache
 
 
-def _cell_backward(spec: RecurrentSpec, dHs, cache, dT: tuple) -> tuple[np.ndarray, tuple, dict]:
+def _cell_backward(spec: RecurrentSpec, dHs, cache, dT: tuple, need_dX: bool = True) -> tuple[np.ndarray | None, tuple, dict]:
     """One layer-direction backward. dT: (dH_T,) or (dH_T, dC_T), entries may be None. Returns dX, d(state0), grads."""
     if spec.kind == "rnn":
-        dX, dH0, grads = rnn_backward(dHs, cache, dT[0])
+        dX, dH0, grads = rnn_backward(dHs, cache, dT[0], need_dX=need_dX)
         return dX, (dH0,), grads
     if spec.kind == "gru":
-        dX, dH0, grads = gru_backward(dHs, cache, dT[0])
+        dX, dH0, grads = gru_backward(dHs, cache, dT[0], need_dX=need_dX)
         return dX, (dH0,), grads
-    dX, dH0, dC0, grads = lstm_backward(dHs, cache, dT[0], dT[1])
+    dX, dH0, dC0, grads = lstm_backward(dHs, cache, dT[0], dT[1], need_dX=need_dX)
     return dX, (dH0, dC0), grads
 
 

@@ -181,14 +181,16 @@ def lstm_forward(
 
 
 def lstm_backward(
-    dHs: np.ndarray | None, cache: LSTMCache, dH_T: np.ndarray | None = None, dC_T: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    dHs: np.ndarray | None, cache: LSTMCache, dH_T: np.ndarray | None = None, dC_T: np.ndarray | None = None,
+    *, need_dX: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Backpropagation through time for ``lstm_forward``: the loop of ``lstm_step_backward`` from t = T to 1.
 
     dHs: (T, B, H), dHs[t] = ∂L/∂H_{t+1} through the outputs (None for zeros); dH_T, dC_T: (B, H) or None,
     extra gradients on the final hidden state and cell. Returns dX (T, B, D), dH0 (B, H), dC0 (B, H), grads.
     For speed the pre-activation gradients [dA_i, dA_f, dA_o, dA_c] of every step are stored, and the parameter
     gradients (sums over t) and dX are single matmuls after the loop.
+    need_dX=False skips dX (returns None): a one-hot input layer has no use for it.
     """
     X, H0, C0, Hs, Cs, I, F, O_gate, C_tilde, tanh_Cs, params = cache
     T, B, D = X.shape
@@ -222,7 +224,7 @@ def lstm_backward(
     dA_rows = dA.reshape(TB, 4 * H)
     H_prevs = np.concatenate([H0[None], Hs[:-1]]).reshape(TB, H)
     W_x = concat_columns(params, tuple(f"W_x{g}" for g in _GATES))
-    dX = (dA_rows @ W_x.T).reshape(T, B, D)
+    dX = (dA_rows @ W_x.T).reshape(T, B, D) if need_dX else None
     grads = split_columns(X.reshape(TB, D).T @ dA_rows, tuple(f"W_x{g}" for g in _GATES))
     grads |= split_columns(H_prevs.T @ dA_rows, tuple(f"W_h{g}" for g in _GATES))
     grads |= split_columns(dA_rows.sum(axis=0), tuple(f"b_{g}" for g in _GATES))

@@ -196,7 +196,9 @@ def lm_loss_and_grads(
         "b_q": dO_rows.sum(axis=0),                                 # (V,)
     }
     dHs = dO @ p["W_hq"].T                                          # (T, B, dirs·H)
-    dX, _dstate0, rgrads = recurrent_backward(model.spec, p, dHs, None, cache.recurrent)
+    # A one-hot input is data, not a parameter: its gradient dX would be thrown away, so it is not computed.
+    dX, _dstate0, rgrads = recurrent_backward(model.spec, p, dHs, None, cache.recurrent,
+                                              need_dX=model.embed_size is not None)
     grads |= rgrads
     if model.embed_size is not None:
         grads["E"] = embedding_backward(dX, cache.ids, model.vocab_size)

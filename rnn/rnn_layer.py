@@ -131,8 +131,8 @@ def rnn_forward(
 
 
 def rnn_backward(
-    dHs: np.ndarray | None, cache: RNNCache, dH_T: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    dHs: np.ndarray | None, cache: RNNCache, dH_T: np.ndarray | None = None, *, need_dX: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, dict[str, np.ndarray]]:
     """Backpropagation through time for ``rnn_forward``.
 
     dHs: (T, B, H), dHs[t] = ∂L/∂H_{t+1} through the outputs at that step (None for zeros);
@@ -143,6 +143,7 @@ def rnn_backward(
         dW_xh = Σ_t X_tᵀ dA_t,   dW_hh = Σ_t H_{t-1}ᵀ dA_t,   db_h = Σ_t Σ_rows dA_t.
     Returns dX (T, B, D), dH0 (B, H), grads {"W_xh", "W_hh", "b_h"}. For speed the sums over t (and dX) are
     single matmuls after the loop; only dA_t W_hhᵀ has to be sequential.
+    need_dX=False skips dX (returns None): a one-hot input layer has no use for it.
     """
     X, H0, Hs, params, nonlinearity = cache
     T, B, D = X.shape
@@ -173,5 +174,5 @@ def rnn_backward(
         "W_hh": H_prevs.reshape(T * B, H).T @ dA_rows,
         "b_h": dA_rows.sum(axis=0),
     }
-    dX = (dA_rows @ W_xh.T).reshape(T, B, D)
+    dX = (dA_rows @ W_xh.T).reshape(T, B, D) if need_dX else None
     return dX, dH0, grads

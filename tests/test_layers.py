@@ -318,3 +318,21 @@ def test_bad_lstm_state():
     with pytest.raises(ValueError, match=r"state0 C must have shape \(num_layers\*num_directions, B, H\) = "
                                          r"\(2, 5, 4\); got \(1, 5, 4\)"):
         recurrent_forward(spec, params, X, (np.zeros((2, 5, 4), np.float32), np.zeros((1, 5, 4), np.float32)))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bidirectional, num_layers", [(False, 1), (True, 2)])
+def test_need_dX_false_skips_only_the_input_gradient(kind, bidirectional, num_layers):
+    spec = RecurrentSpec(kind, 3, 4, num_layers=num_layers, bidirectional=bidirectional)
+    rng = np.random.default_rng(0)
+    params = init_recurrent(spec, rng, np.float64)
+    X = rng.standard_normal((5, 2, 3))
+    Hs, _, cache = recurrent_forward(spec, params, X)
+    dHs = rng.standard_normal(Hs.shape)
+    dX, d0, grads = recurrent_backward(spec, params, dHs, None, cache)
+    none, d0_skip, grads_skip = recurrent_backward(spec, params, dHs, None, cache, need_dX=False)
+    assert dX is not None and none is None
+    for name in grads:
+        np.testing.assert_array_equal(grads_skip[name], grads[name])
+    for a, b in zip(d0 if isinstance(d0, tuple) else (d0,), d0_skip if isinstance(d0_skip, tuple) else (d0_skip,)):
+        np.testing.assert_array_equal(a, b)
