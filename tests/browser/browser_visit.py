@@ -88,7 +88,9 @@ INSPECT = r"""() => {
         undefinedMacros.push(m[1]);
     }
   }
-  const images = [...document.images].map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth}));
+  const images = [...document.images].map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth,
+                                                  alt: (img.getAttribute('alt') || '').trim(),
+                                                  inArticle: img.closest('article') !== null}));
   const nav = document.querySelector('nav.bd-docs-nav, nav.bd-links');
   const sidebar = nav ? [...nav.querySelectorAll('a[href]')].map(a => ({text: text(a), href: a.href})) : null;
   const captions = nav ? [...nav.querySelectorAll('.caption')].map(text) : [];

@@ -63,6 +63,14 @@ def test_images_load(visit):
 
 
 @pages
+def test_figures_have_alt_text(visit):
+    # Sphinx fills a missing alt with the image's file name: that describes nothing either.
+    missing = [img["src"] for img in visit.images
+               if img["inArticle"] and (not img["alt"] or img["alt"].lower().endswith((".png", ".svg", ".jpg")))]
+    assert not missing, _report(f"{visit.docname}.html: figures without alt text", missing)
+
+
+@pages
 def test_sidebar_lists_the_toc_in_order(visit):
     assert visit.sidebar is not None, "no sidebar navigation (nav.bd-docs-nav) on the page"
     home_in_nav = (book_config().get("html") or {}).get("home_page_in_navbar", True)
