@@ -16,7 +16,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: all install book test unit nbval book-strict browser lab refresh bench clean
+.PHONY: all install book test unit nbval book-strict browser lab refresh bench clean distclean
 
 all: book
 
@@ -58,6 +58,11 @@ lab: install
 # Re-execute every notebook top to bottom in a fresh kernel and store its outputs.
 refresh: install
 	cd book && for nb in $(notdir $(NOTEBOOKS)); do ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
+
+# Speed figures are printed by a script, never asserted in tests (see benchmarks/README.md; the comparison
+# with torch.nn runs in a separate environment that has PyTorch).
+bench: install
+	$(BIN)/python benchmarks/bench_step.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
