@@ -99,33 +99,45 @@ def torch_lstm_step_numpy(x, h, c, W_ih, W_hh, b_ih, b_hh):
     return o * np.tanh(c), c
 
 
-def torch_forward_numpy(spec, sd, X, state0):
-    """nn.RNN/GRU/LSTM(batch_first=False) on X (T, B, D): output (T, B, dirs·H) and h_n (, c_n)."""
+def stacked_forward_numpy(spec, X, state0, step_for):
+    """Run a framework's documented step equations over a stack of (bidirectional) layers on X (T, B, D).
+
+    step_for(k, j) returns step(x, h, c) -> (h, c) for layer k, direction j (0 forward, 1 backward, which reads
+    the steps in reverse and writes its outputs back in time order). Returns the output (T, B, dirs·H) and
+    h_n (and c_n for an LSTM) in PyTorch's (layers·dirs, B, H) order, which is also Keras' weight order.
+    """
     lstm = spec.kind == "lstm"
     h0, c0 = state0 if lstm else (state0, None)
     h_n, c_n = [], []
     inp = X
     for k in range(spec.num_layers):
         outs = []
-        for j, suffix in enumerate(("", "_reverse")[: spec.num_directions]):
-            w = [sd[f"{n}_l{k}{suffix}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        for j in range(spec.num_directions):
             idx = k * spec.num_directions + j
+            step = step_for(k, j)
             h, c = h0[idx], (c0[idx] if lstm else None)
-            steps = range(len(X)) if j == 0 else reversed(range(len(X)))
             out = [None] * len(X)
-            for t in steps:
-                if spec.kind == "rnn":
-                    h = torch_rnn_step_numpy(inp[t], h, *w, spec.nonlinearity)
-                elif spec.kind == "gru":
-                    h = torch_gru_step_numpy(inp[t], h, *w)
-                else:
-                    h, c = torch_lstm_step_numpy(inp[t], h, c, *w)
+            for t in (range(len(X)) if j == 0 else reversed(range(len(X)))):
+                h, c = step(inp[t], h, c)
                 out[t] = h
             outs.append(np.stack(out))
             h_n.append(h)
             c_n.append(c)
         inp = np.concatenate(outs, axis=-1)
     return (inp, (np.stack(h_n), np.stack(c_n))) if lstm else (inp, np.stack(h_n))
+
+
+def torch_forward_numpy(spec, sd, X, state0):
+    """nn.RNN/GRU/LSTM(batch_first=False) on X (T, B, D): output (T, B, dirs·H) and h_n (, c_n)."""
+    def step_for(k, j):
+        suffix = ("", "_reverse")[j]
+        w = [sd[f"{n}_l{k}{suffix}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        if spec.kind == "rnn":
+            return lambda x, h, c: (torch_rnn_step_numpy(x, h, *w, spec.nonlinearity), None)
+        if spec.kind == "gru":
+            return lambda x, h, c: (torch_gru_step_numpy(x, h, *w), None)
+        return lambda x, h, c: torch_lstm_step_numpy(x, h, c, *w)
+    return stacked_forward_numpy(spec, X, state0, step_for)
 
 
 def random_torch_state_dict(spec, rng):
@@ -181,31 +193,15 @@ def keras_lstm_step_numpy(x, h, c, kernel, recurrent_kernel, bias):
 def keras_forward_numpy(spec, weights, X, state0):
     """A stack of (Bidirectional) Keras layers with return_sequences=True on time-major X: the backward layer
     runs with go_backwards=True and its outputs are put back in time order before concatenation."""
-    lstm = spec.kind == "lstm"
-    h0, c0 = state0 if lstm else (state0, None)
-    h_n, c_n = [], []
-    inp = X
-    for k in range(spec.num_layers):
-        outs = []
-        for j in range(spec.num_directions):
-            idx = k * spec.num_directions + j
-            w = weights[3 * idx: 3 * idx + 3]
-            h, c = h0[idx], (c0[idx] if lstm else None)
-            steps = range(len(X)) if j == 0 else reversed(range(len(X)))
-            out = [None] * len(X)
-            for t in steps:
-                if spec.kind == "rnn":
-                    h = keras_simple_rnn_step_numpy(inp[t], h, *w, spec.nonlinearity)
-                elif spec.kind == "gru":
-                    h = keras_gru_step_numpy(inp[t], h, *w, spec.reset_after)
-                else:
-                    h, c = keras_lstm_step_numpy(inp[t], h, c, *w)
-                out[t] = h
-            outs.append(np.stack(out))
-            h_n.append(h)
-            c_n.append(c)
-        inp = np.concatenate(outs, axis=-1)
-    return (inp, (np.stack(h_n), np.stack(c_n))) if lstm else (inp, np.stack(h_n))
+    def step_for(k, j):
+        idx = k * spec.num_directions + j
+        w = weights[3 * idx: 3 * idx + 3]
+        if spec.kind == "rnn":
+            return lambda x, h, c: (keras_simple_rnn_step_numpy(x, h, *w, spec.nonlinearity), None)
+        if spec.kind == "gru":
+            return lambda x, h, c: (keras_gru_step_numpy(x, h, *w, spec.reset_after), None)
+        return lambda x, h, c: keras_lstm_step_numpy(x, h, c, *w)
+    return stacked_forward_numpy(spec, X, state0, step_for)
 
 
 def random_keras_weights(spec, rng):
