@@ -9,8 +9,7 @@ with Keras, the list goes to ``layer.set_weights`` and comes from
 ``layer.get_weights()``. The correspondence (see the notation page of the book) is, for
 layer k and direction d of a ``RecurrentSpec``:
 
-PyTorch ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` (``batch_first`` does not change the
-parameters)
+PyTorch ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` (``batch_first`` changes no parameter)
     ``weight_ih_l{k}``  (G·H, D_k) = [W_x(gate 1) … W_x(gate G)]ᵀ, D_k = input size of k
     ``weight_hh_l{k}``  (G·H, H)   = [W_h(gate 1) … W_h(gate G)]ᵀ
     ``bias_ih_l{k}``, ``bias_hh_l{k}``  (G·H,), whose sum is our bias; the suffix
@@ -53,7 +52,7 @@ A whole language model (``rnn.model.LanguageModel``)
                 super().__init__()
                 self.embedding = nn.Embedding(V, D)          # weight (V, D) = E
                 self.rnn = nn.GRU(D, H, num_layers, bidirectional=bidirectional)
-                self.linear = nn.Linear(dirs * H, V)         # weight (V, dirs·H)
+                self.linear = nn.Linear((1 + bidirectional) * H, V)  # (V, dirs·H)
 
     Keras: the ``get_weights()`` list of ``Sequential([Embedding(V, D), <recurrent
     layers, return_sequences=True, each maybe in Bidirectional>, Dense(V)])``:
@@ -70,8 +69,8 @@ but training them is not quite the same: where we have one bias b, PyTorch has t
 sum acts (Keras' reset-after GRU likewise), so SGD moves that sum twice as fast and the
 gradient norm counts ∂L/∂b twice. To train our parametrisation in PyTorch, freeze the
 zero copy (``bias_hh_l{k}.requires_grad_(False)`` for RNN and LSTM; for the GRU only its
-r and z blocks, e.g. with a hook). Extra keys in ``params`` (an output layer's W_hq, an
-embedding E) are ignored by the layer functions, as ``rnn.layers`` ignores them.
+r and z blocks, e.g. with a hook). The layer functions ignore extra keys in ``params``
+(an output layer's W_hq, an embedding E), as ``rnn.layers`` does.
 """
 from __future__ import annotations
 
@@ -98,8 +97,7 @@ _RESET_BEFORE_TORCH = (
     "recurrent matmul, while the reset-before GRU computes "
     "tanh(X W_xh + (R ⊙ H) W_hh + b_h). Build the model with "
     "RecurrentSpec(kind='gru', reset_after=True) (init_recurrent then adds the bias "
-    "b_hh), "
-    "or export a reset-before GRU to Keras instead "
+    "b_hh), or export a reset-before GRU to Keras instead "
     "(keras.layers.GRU(reset_after=False) is the same model)"
 )
 
@@ -332,9 +330,8 @@ def from_keras_lm_weights(
     if len(weights) not in (n + 2, n + 3):
         raise ValueError(
             f"weights of a language model with {spec} must hold {n + 3} arrays "
-            f"(embedding, "
-            f"3 per recurrent layer and direction, Dense kernel and bias) or {n + 2} "
-            f"(one-hot input, no embedding); got {len(weights)}")
+            f"(embedding, 3 per recurrent layer and direction, Dense kernel and bias) "
+            f"or {n + 2} (one-hot input, no embedding); got {len(weights)}")
     V = _vocab_size(weights[-1], f"weights[{len(weights) - 1}] (Dense bias)")
     has_embedding = len(weights) == n + 3
     values = _lm_from_keras(spec, V, has_embedding, weights, "weights", False)
@@ -537,12 +534,13 @@ def _lm_from_torch(spec, V: int, has_embedding: bool, sd: dict, label: str,
         _check_one_hot(spec, V, "embedding.weight")
     recurrent = {key[len("rnn."):]: value for key, value in sd.items()
                  if key.startswith("rnn.")}
-    out |= _from_torch(spec, recurrent, label + " (rnn.*)", as_grads)
+    out |= _from_torch(spec, recurrent, f"{label} (rnn.*, prefix dropped)", as_grads)
     Q = spec.num_directions * spec.hidden_size
     out["W_hq"] = _checked_shape(sd["linear.weight"], (V, Q),
                                  f"{label}['linear.weight']",
                                  f"(V, dirs·H) = ({V}, {Q})").T.copy()
-    out["b_q"] = sd["linear.bias"].copy()
+    out["b_q"] = _checked_shape(sd["linear.bias"], (V,), f"{label}['linear.bias']",
+                                f"(V,) = ({V},)").copy()
     return out
 
 
@@ -564,12 +562,14 @@ def _lm_from_keras(spec, V: int, has_embedding: bool, weights: list, label: str,
                                   f"(V, D) = ({V}, {spec.input_size})").copy()
     else:
         _check_one_hot(spec, V, "an Embedding's weights")
-    out |= _from_keras(spec, list(weights[has_embedding:-2]), label + " (recurrent)",
-                       as_grads)
+    n = len(weights) - 2                     # weights[has_embedding:n]: recurrent
+    out |= _from_keras(spec, list(weights[has_embedding:n]),
+                       f"{label}[{int(has_embedding)}:{n}]", as_grads)
     Q = spec.num_directions * spec.hidden_size
-    out["W_hq"] = _checked_shape(weights[-2], (Q, V), f"{label}[{len(weights) - 2}] "
-                                 "(Dense kernel)", f"(dirs·H, V) = ({Q}, {V})").copy()
-    out["b_q"] = weights[-1].copy()
+    out["W_hq"] = _checked_shape(weights[n], (Q, V), f"{label}[{n}] (Dense kernel)",
+                                 f"(dirs·H, V) = ({Q}, {V})").copy()
+    out["b_q"] = _checked_shape(weights[n + 1], (V,), f"{label}[{n + 1}] (Dense bias)",
+                                f"(V,) = ({V},)").copy()
     return out
 
 
