@@ -895,6 +895,17 @@ def test_language_model_errors():
         to_keras_lm_grads(model, {k: v for k, v in grads.items() if k != "E"})
     with pytest.raises(ValueError, match="keras_grads must hold 6 arrays"):
         from_keras_lm_grads(model, to_keras_lm_grads(model, grads)[1:])
+    short_bias = to_keras_lm_grads(model, grads)[:-1] + [np.zeros(V_LM - 1)]
+    with pytest.raises(ValueError, match=r"keras_grads\[5\] \(Dense bias\) must have "
+                                         r"shape \(V,\) = \(6,\); got \(5,\)"):
+        from_keras_lm_grads(model, short_bias)
+    torch_grads = to_torch_lm_grads(model, grads) | {"linear.bias": np.zeros(V_LM + 1)}
+    with pytest.raises(ValueError, match=r"\['linear.bias'\] must have shape"):
+        from_torch_lm_grads(model, torch_grads)
+    kernel_first = to_keras_lm_grads(model, grads)
+    kernel_first[1] = kernel_first[1].T
+    with pytest.raises(ValueError, match=r"kernel of layer 0 fwd \(keras_grads\[1:4\]"):
+        from_keras_lm_grads(model, kernel_first)
 
 
 # --------------------------------------------------------------------------------------
