@@ -1,24 +1,42 @@
-"""Parity with torch.nn: the same weights give the same outputs, final states and gradients.
+"""Parity with torch.nn: the same weights give the same outputs, final states and
+gradients.
 
-PyTorch is not a dependency of the course. Where it is importable (a separate environment:
-``python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch==2.13.0 numpy pytest hypothesis &&
-/tmp/torchenv/bin/pip install -e .``, then ``/tmp/torchenv/bin/pytest tests/test_torch_parity.py``), this file
-loads our parameters into nn.RNN / nn.GRU / nn.LSTM through ``rnn.interop`` and compares, in float64,
-forward values and every gradient of a random linear function of the outputs and the final states.
-Elsewhere the whole module is skipped, with the reason shown in pytest's summary.
+PyTorch is not a dependency of the course. Where it is importable (a separate
+environment: ``python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install
+torch==2.13.0 numpy pytest hypothesis && /tmp/torchenv/bin/pip install -e .``, then
+``/tmp/torchenv/bin/pytest tests/test_torch_parity.py``), this file loads our parameters
+into nn.RNN / nn.GRU / nn.LSTM through ``rnn.interop`` and compares, in float64, forward
+values and every gradient of a random linear function of the outputs and the final
+states, and whole language models in both directions. Elsewhere the whole module is
+skipped, with the reason shown in pytest's summary.
 """
 import numpy as np
 import pytest
 
 torch = pytest.importorskip(
     "torch",
-    reason="PyTorch not installed: parity with torch.nn is checked only where it is importable "
-           "(pip install torch==2.13.0 in a separate venv)",
+    reason="PyTorch not installed: parity with torch.nn is checked only where it is "
+    "importable (pip install torch==2.13.0 in a separate venv); the reference files "
+    "of book/data/interop are checked by test_interop.py everywhere",
 )
 
-from rnn.interop import from_torch_state_dict, to_torch_state_dict  # noqa: E402
-from rnn.layers import RecurrentSpec, init_recurrent, recurrent_backward, recurrent_forward  # noqa: E402
-from rnn.model import init_language_model, lm_loss_and_grads  # noqa: E402
+from rnn.interop import (  # noqa: E402
+    from_torch_grads,
+    from_torch_lm_grads,
+    from_torch_lm_state_dict,
+    from_torch_state_dict,
+    to_torch_grads,
+    to_torch_lm_grads,
+    to_torch_lm_state_dict,
+    to_torch_state_dict,
+)
+from rnn.layers import (  # noqa: E402
+    RecurrentSpec,
+    init_recurrent,
+    recurrent_backward,
+    recurrent_forward,
+)
+from rnn.model import init_language_model, lm_forward, lm_loss_and_grads  # noqa: E402
 from rnn.optim import SGD, clip_grad_norm  # noqa: E402
 
 TOL = 1e-6          # what the brief asks; in float64 the differences are ~1e-15
@@ -29,53 +47,62 @@ SPECS = [
     pytest.param(RecurrentSpec("rnn", D, H, nonlinearity="relu"), id="rnn-relu"),
     pytest.param(RecurrentSpec("gru", D, H, reset_after=True), id="gru"),
     pytest.param(RecurrentSpec("lstm", D, H), id="lstm"),
-    pytest.param(RecurrentSpec("rnn", D, H, bidirectional=True), id="rnn-bidirectional"),
-    pytest.param(RecurrentSpec("gru", D, H, bidirectional=True, reset_after=True), id="gru-bidirectional"),
-    pytest.param(RecurrentSpec("lstm", D, H, bidirectional=True), id="lstm-bidirectional"),
-    pytest.param(RecurrentSpec("rnn", D, H, num_layers=2, nonlinearity="relu"), id="rnn-relu-2-layer"),
-    pytest.param(RecurrentSpec("gru", D, H, num_layers=2, reset_after=True), id="gru-2-layer"),
+    pytest.param(
+        RecurrentSpec("rnn", D, H, bidirectional=True), id="rnn-bidirectional"
+    ),
+    pytest.param(
+        RecurrentSpec("gru", D, H, bidirectional=True, reset_after=True),
+        id="gru-bidirectional",
+    ),
+    pytest.param(
+        RecurrentSpec("lstm", D, H, bidirectional=True), id="lstm-bidirectional"
+    ),
+    pytest.param(
+        RecurrentSpec("rnn", D, H, num_layers=2, nonlinearity="relu"),
+        id="rnn-relu-2-layer",
+    ),
+    pytest.param(
+        RecurrentSpec("gru", D, H, num_layers=2, reset_after=True), id="gru-2-layer"
+    ),
     pytest.param(RecurrentSpec("lstm", D, H, num_layers=2), id="lstm-2-layer"),
-    pytest.param(RecurrentSpec("rnn", D, H, num_layers=2, bidirectional=True), id="rnn-bidirectional-2-layer"),
-    pytest.param(RecurrentSpec("gru", D, H, num_layers=2, bidirectional=True, reset_after=True),
-                 id="gru-bidirectional-2-layer"),
-    pytest.param(RecurrentSpec("lstm", D, H, num_layers=2, bidirectional=True), id="lstm-bidirectional-2-layer"),
+    pytest.param(
+        RecurrentSpec("rnn", D, H, num_layers=2, bidirectional=True),
+        id="rnn-bidirectional-2-layer",
+    ),
+    pytest.param(
+        RecurrentSpec("gru", D, H, num_layers=2, bidirectional=True, reset_after=True),
+        id="gru-bidirectional-2-layer",
+    ),
+    pytest.param(
+        RecurrentSpec("lstm", D, H, num_layers=2, bidirectional=True),
+        id="lstm-bidirectional-2-layer",
+    ),
 ]
 
 
 def torch_module(spec: RecurrentSpec):
-    """The torch.nn module with spec's hyper-parameters, float64, time-major (batch_first=False)."""
-    kwargs = dict(input_size=spec.input_size, hidden_size=spec.hidden_size, num_layers=spec.num_layers,
-                  bidirectional=spec.bidirectional, batch_first=False)
+    """The torch.nn module with spec's hyper-parameters, float64, time-major
+    (batch_first=False)."""
+    kwargs = dict(
+        input_size=spec.input_size,
+        hidden_size=spec.hidden_size,
+        num_layers=spec.num_layers,
+        bidirectional=spec.bidirectional,
+        batch_first=False,
+    )
     if spec.kind == "rnn":
         return torch.nn.RNN(nonlinearity=spec.nonlinearity, **kwargs).double()
     return {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[spec.kind](**kwargs).double()
 
 
 def load(module, state_dict: dict[str, np.ndarray]) -> None:
-    module.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()}, strict=True)
+    module.load_state_dict(
+        {k: torch.from_numpy(v) for k, v in state_dict.items()}, strict=True
+    )
 
 
 def numpy_state_dict(module) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
-
-
-def torch_layout_grads(spec: RecurrentSpec, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Our gradients arranged as torch's .grad of each parameter.
-
-    Weights map as the parameters do. Biases: torch adds bias_ih and bias_hh wherever we have one bias b, so
-    ∂L/∂bias_ih = ∂L/∂bias_hh = ∂L/∂b, block by block; the GRU candidate is the exception, where
-    ∂L/∂b_in = ∂L/∂b_h and ∂L/∂b_hn = ∂L/∂b_hh.
-    """
-    out = to_torch_state_dict(spec, grads)            # weights, and bias_ih = [db_1, …, db_G]
-    Hh = spec.hidden_size
-    for name in out:
-        if name.startswith("bias_hh"):
-            bias_ih = out[name.replace("bias_hh", "bias_ih")]
-            if spec.kind == "gru":
-                out[name] = np.concatenate([bias_ih[:2 * Hh], out[name][2 * Hh:]])
-            else:
-                out[name] = bias_ih.copy()
-    return out
 
 
 def as_parts(spec, state):
@@ -91,8 +118,11 @@ def test_forward_and_gradients_match_torch(spec):
 
     X = rng.standard_normal((T, B, D))
     shape = (spec.num_layers * spec.num_directions, B, H)
-    state0 = tuple(rng.standard_normal(shape) for _ in range(2 if spec.kind == "lstm" else 1))
-    # L = Σ G ⊙ Hs + Σ_s G_s ⊙ state_s: a random linear functional, so ∂L/∂Hs = G and ∂L/∂state_s = G_s
+    state0 = tuple(
+        rng.standard_normal(shape) for _ in range(2 if spec.kind == "lstm" else 1)
+    )
+    # L = Σ G ⊙ Hs + Σ_s G_s ⊙ state_s: a random linear functional, so ∂L/∂Hs = G and
+    # ∂L/∂state_s = G_s
     G = rng.standard_normal((T, B, spec.num_directions * H))
     G_state = tuple(rng.standard_normal(shape) for _ in state0)
 
@@ -107,7 +137,9 @@ def test_forward_and_gradients_match_torch(spec):
     state0_t = tuple(torch.tensor(s, requires_grad=True) for s in state0)
     out, final = module(X_t, state0_t if spec.kind == "lstm" else state0_t[0])
     final = final if spec.kind == "lstm" else (final,)
-    L = (out * torch.from_numpy(G)).sum() + sum((f * torch.from_numpy(g)).sum() for f, g in zip(final, G_state))
+    L = (out * torch.from_numpy(G)).sum() + sum(
+        (f * torch.from_numpy(g)).sum() for f, g in zip(final, G_state)
+    )
     L.backward()
 
     np.testing.assert_allclose(Hs, out.detach().numpy(), rtol=0, atol=TOL)
@@ -116,16 +148,24 @@ def test_forward_and_gradients_match_torch(spec):
     np.testing.assert_allclose(dX, X_t.grad.numpy(), rtol=0, atol=TOL)
     for ours, theirs in zip(as_parts(spec, dstate0), state0_t):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=0, atol=TOL)
-    expected = torch_layout_grads(spec, grads)
-    torch_grads = dict(module.named_parameters())
+    # both directions of the gradient conversion, in torch's convention (bias_ih and
+    # bias_hh each hold ∂L/∂b): ours → torch's .grad, and torch's .grad → ours
+    expected = to_torch_grads(spec, grads)
+    torch_grads = {n: p.grad.numpy() for n, p in module.named_parameters()}
     assert set(expected) == set(torch_grads)
-    for name, p in torch_grads.items():
-        np.testing.assert_allclose(expected[name], p.grad.numpy(), rtol=0, atol=TOL, err_msg=name)
+    for name, g in torch_grads.items():
+        np.testing.assert_allclose(expected[name], g, rtol=0, atol=TOL, err_msg=name)
+    imported = from_torch_grads(spec, torch_grads)
+    for name, g in grads.items():
+        np.testing.assert_allclose(imported[name], g, rtol=0, atol=TOL, err_msg=name)
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.id.endswith("bidirectional-2-layer")])
+@pytest.mark.parametrize(
+    "spec", [s for s in SPECS if s.id.endswith("bidirectional-2-layer")]
+)
 def test_torch_initialised_weights_run_the_same(spec):
-    """The other direction: weights drawn by torch (two nonzero biases each) → from_torch_state_dict → rnn."""
+    """The other direction: weights drawn by torch (two nonzero biases each) →
+    from_torch_state_dict → rnn."""
     torch.manual_seed(0)
     module = torch_module(spec)
     params = from_torch_state_dict(spec, numpy_state_dict(module))
@@ -133,7 +173,9 @@ def test_torch_initialised_weights_run_the_same(spec):
     Hs, state, _ = recurrent_forward(spec, params, X)
     out, final = module(torch.from_numpy(X))
     np.testing.assert_allclose(Hs, out.detach().numpy(), rtol=0, atol=TOL)
-    for ours, theirs in zip(as_parts(spec, state), final if spec.kind == "lstm" else (final,)):
+    for ours, theirs in zip(
+        as_parts(spec, state), final if spec.kind == "lstm" else (final,)
+    ):
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=TOL)
 
 
@@ -151,18 +193,21 @@ def test_float32_parity():
     np.testing.assert_allclose(Hs, out.detach().numpy(), rtol=0, atol=1e-5)
 
 
-# ---------------------------------------------------------------------------------------------
-# A whole language-model training step: (embedding) → recurrent layer → Linear → cross-entropy,
-# then global-norm clipping and SGD
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
+# A whole language-model training step: (embedding) → recurrent layer → Linear →
+# cross-entropy, then global-norm clipping and SGD
+# --------------------------------------------------------------------------------------
 
 class TorchLM(torch.nn.Module):
-    """The language model of rnn.model in torch.nn: ids (B, T) → logits (T, B, V), time-major inside."""
+    """The language model of rnn.model in torch.nn: ids (B, T) → logits (T, B, V),
+    time-major inside."""
 
     def __init__(self, spec, V, embed_size):
         super().__init__()
         self.V = V
-        self.embedding = None if embed_size is None else torch.nn.Embedding(V, embed_size)
+        self.embedding = (
+            None if embed_size is None else torch.nn.Embedding(V, embed_size)
+        )
         self.rnn = torch_module(spec)
         self.linear = torch.nn.Linear(spec.num_directions * spec.hidden_size, V)
 
@@ -177,16 +222,17 @@ class TorchLM(torch.nn.Module):
 
 
 def torch_lm_from(model) -> TorchLM:
-    """A TorchLM holding the parameters of our LanguageModel (float64), trained with our parametrisation.
+    """A TorchLM holding the parameters of our LanguageModel (float64), trained with our
+    parametrisation.
 
-    torch keeps two biases where we keep one (b = bias_ih + bias_hh): plain SGD would move their sum twice as
-    fast as our b, and the global norm would count ∂L/∂b twice. So the redundant copy is frozen at the zeros
-    ``to_torch_state_dict`` puts there: bias_hh entirely for RNN and LSTM, its r and z blocks for the GRU
-    (whose n block is our b_hh, a parameter of its own).
+    torch keeps two biases where we keep one (b = bias_ih + bias_hh): plain SGD would
+    move their sum twice as fast as our b, and the global norm would count ∂L/∂b twice.
+    So the redundant copy is frozen at the zeros ``to_torch_state_dict`` puts there:
+    bias_hh entirely for RNN and LSTM, its r and z blocks for the GRU (whose n block is
+    our b_hh, a parameter of its own).
     """
     tlm = TorchLM(model.spec, model.vocab_size, model.embed_size).double()
-    p = model.params
-    load(tlm.rnn, to_torch_state_dict(model.spec, p))
+    load(tlm, to_torch_lm_state_dict(model))           # strict: every key must match
     Hh = model.spec.hidden_size
     for name, q in tlm.rnn.named_parameters():
         if name.startswith("bias_hh"):
@@ -195,20 +241,19 @@ def torch_lm_from(model) -> TorchLM:
                 q.register_hook(lambda g, keep=keep: g * keep)
             else:
                 q.requires_grad_(False)
-    tlm.linear.load_state_dict({"weight": torch.from_numpy(p["W_hq"].T.copy()), "bias": torch.from_numpy(p["b_q"])})
-    if model.embed_size is not None:
-        tlm.embedding.load_state_dict({"weight": torch.from_numpy(p["E"])})
     return tlm
 
 
 def our_grads_in_torch_layout(model, grads) -> dict[str, np.ndarray]:
-    """Our gradients as the .grad of TorchLM's trainable parameters (bias_hh frozen, see ``torch_lm_from``)."""
-    out = {f"rnn.{k}": v for k, v in to_torch_state_dict(model.spec, grads).items()
-           if model.spec.kind == "gru" or not k.startswith("bias_hh")}
-    out["linear.weight"] = grads["W_hq"].T
-    out["linear.bias"] = grads["b_q"]
-    if model.embed_size is not None:
-        out["embedding.weight"] = grads["E"]
+    """Our gradients as the .grad of TorchLM's trainable parameters (bias_hh frozen, see
+    ``torch_lm_from``)."""
+    out = to_torch_lm_grads(model, grads)
+    Hh = model.spec.hidden_size
+    for name in [n for n in out if n.startswith("rnn.bias_hh")]:
+        if model.spec.kind == "gru":
+            out[name][:2 * Hh] = 0.0         # the hook zeroes the r and z blocks
+        else:
+            del out[name]                    # frozen: no .grad
     return out
 
 
@@ -224,14 +269,26 @@ LM_CONFIGS = [
 def test_language_model_step_matches_torch(kind, embed_size, num_layers, extra):
     V, Hh, Bb, Tt = 11, 8, 4, 9
     rng = np.random.default_rng(3)
-    model = init_language_model(V, Hh, kind, num_layers=num_layers, embed_size=embed_size, rng=rng,
-                                dtype=np.float64, **extra)
+    model = init_language_model(
+        V,
+        Hh,
+        kind,
+        num_layers=num_layers,
+        embed_size=embed_size,
+        rng=rng,
+        dtype=np.float64,
+        **extra,
+    )
     model.params["b_q"][:] = rng.normal(size=V)
     tlm = torch_lm_from(model)
     X = rng.integers(0, V, size=(Bb, Tt))
     Y = rng.integers(0, V, size=(Bb, Tt))
     shape = (num_layers, Bb, Hh)
-    state = (rng.standard_normal(shape), rng.standard_normal(shape)) if kind == "lstm" else rng.standard_normal(shape)
+    state = (
+        (rng.standard_normal(shape), rng.standard_normal(shape))
+        if kind == "lstm"
+        else rng.standard_normal(shape)
+    )
 
     # ours: loss, gradients, clipping, one SGD step, and the loss after it
     theta, lr = 0.5, 0.3
@@ -241,7 +298,11 @@ def test_language_model_step_matches_torch(kind, embed_size, num_layers, extra):
     loss_after, _, _ = lm_loss_and_grads(model, X, Y, state)
 
     # torch
-    state_t = tuple(map(torch.from_numpy, state)) if kind == "lstm" else torch.from_numpy(state)
+    state_t = (
+        tuple(map(torch.from_numpy, state))
+        if kind == "lstm"
+        else torch.from_numpy(state)
+    )
     X_t, Y_t = torch.from_numpy(X), torch.from_numpy(Y)
 
     def torch_loss():
@@ -250,23 +311,73 @@ def test_language_model_step_matches_torch(kind, embed_size, num_layers, extra):
 
     L = torch_loss()
     L.backward()
-    raw = {n: p.grad.numpy().copy() for n, p in tlm.named_parameters() if p.requires_grad}
-    norm_t = torch.nn.utils.clip_grad_norm_([q for q in tlm.parameters() if q.requires_grad], theta)
+    raw = {
+        n: p.grad.numpy().copy() for n, p in tlm.named_parameters() if p.requires_grad
+    }
+    norm_t = torch.nn.utils.clip_grad_norm_(
+        [q for q in tlm.parameters() if q.requires_grad], theta
+    )
     torch.optim.SGD([q for q in tlm.parameters() if q.requires_grad], lr=lr).step()
     with torch.no_grad():
         L_after = torch_loss()
 
     assert abs(loss - L.item()) < TOL
     assert abs(norm - norm_t.item()) < TOL
-    # our gradients were clipped in place: undo the scale to compare with torch's raw gradients
+    # our gradients were clipped in place: undo the scale to compare with torch's raw
+    # gradients
     scale = min(1.0, theta / norm)
-    expected = our_grads_in_torch_layout(model, {k: g / scale for k, g in grads.items()})
+    expected = our_grads_in_torch_layout(
+        model, {k: g / scale for k, g in grads.items()}
+    )
     assert set(expected) == set(raw)
     for name in raw:
-        np.testing.assert_allclose(expected[name], raw[name], rtol=0, atol=TOL, err_msg=name)
-    # torch's clip divides by (‖g‖ + 1e-6), ours by ‖g‖: the updated weights differ by ~lr·θ·1e-6/‖g‖
+        np.testing.assert_allclose(
+            expected[name], raw[name], rtol=0, atol=TOL, err_msg=name
+        )
+    # torch's clip divides by (‖g‖ + 1e-6), ours by ‖g‖: the updated weights differ by
+    # ~lr·θ·1e-6/‖g‖
     assert abs(loss_after - L_after.item()) < TOL
     after = to_torch_state_dict(model.spec, model.params)
     for name, q in tlm.rnn.named_parameters():
-        np.testing.assert_allclose(after[name], q.detach().numpy(), rtol=0, atol=TOL, err_msg=name)
-    np.testing.assert_allclose(model.params["W_hq"].T, tlm.linear.weight.detach().numpy(), rtol=0, atol=TOL)
+        np.testing.assert_allclose(
+            after[name], q.detach().numpy(), rtol=0, atol=TOL, err_msg=name
+        )
+    np.testing.assert_allclose(
+        model.params["W_hq"].T, tlm.linear.weight.detach().numpy(), rtol=0, atol=TOL
+    )
+
+
+@pytest.mark.parametrize("kind, embed_size, num_layers, extra", LM_CONFIGS)
+def test_language_model_from_torch(kind, embed_size, num_layers, extra):
+    """A TorchLM as torch initialises it (both biases trained, nothing frozen), imported
+    whole with from_torch_lm_state_dict: same logits and loss, and torch's gradients,
+    imported with from_torch_lm_grads, equal ours (each bias gradient counted once)."""
+    V, Hh, Bb, Tt = 11, 8, 4, 9
+    spec = RecurrentSpec(
+        kind, embed_size or V, Hh, num_layers, bidirectional=True, **extra
+    )
+    torch.manual_seed(4)
+    tlm = TorchLM(spec, V, embed_size).double()
+    model = from_torch_lm_state_dict(spec, numpy_state_dict(tlm))
+    rng = np.random.default_rng(4)
+    X, Y = rng.integers(0, V, size=(2, Bb, Tt))
+    loss, grads, _ = lm_loss_and_grads(model, X, Y)
+    O, _ = tlm(torch.from_numpy(X))
+    L = torch.nn.functional.cross_entropy(
+        O.reshape(-1, V), torch.from_numpy(Y).T.reshape(-1)
+    )
+    L.backward()
+    np.testing.assert_allclose(
+        lm_forward(model, X)[0], O.detach().numpy().transpose(1, 0, 2), rtol=0, atol=TOL
+    )
+    assert abs(loss - L.item()) < TOL
+    imported = from_torch_lm_grads(
+        model, {n: p.grad.numpy() for n, p in tlm.named_parameters()}
+    )
+    for name, g in grads.items():
+        np.testing.assert_allclose(imported[name], g, rtol=0, atol=TOL, err_msg=name)
+    exported = to_torch_lm_grads(model, grads)
+    for name, p in tlm.named_parameters():
+        np.testing.assert_allclose(
+            exported[name], p.grad.numpy(), rtol=0, atol=TOL, err_msg=name
+        )
