@@ -2,17 +2,20 @@
 
 One flat module per idea, in the order the book introduces them:
 
-- ``functional``, ``gradcheck``: softmax, cross-entropy, sigmoid; central-difference gradient checks
-- ``data``, ``ngram``, ``autoregressive``, ``embedding``: corpora, vocabularies, minibatches; n-gram
-  language models and perplexity; AR(τ) models; embedding lookups
-- ``rnn_layer``, ``bptt``, ``gru``, ``lstm``, ``layers``: the recurrent layers with hand-written
-  backpropagation through time; truncated BPTT; bidirectional and stacked layers
-- ``model``, ``optim``, ``train``, ``generate``, ``checkpoint``: a language model, SGD/Adam and gradient
-  clipping, the training loop, sampling, saving and loading
+- ``functional``, ``gradcheck``: softmax, cross-entropy, sigmoid; central-difference
+  gradient checks
+- ``data``, ``ngram``, ``autoregressive``, ``embedding``: corpora (names, Shakespeare),
+  vocabularies, minibatches; n-gram language models (Kneser–Ney) and perplexity; AR(τ)
+  models; embedding lookups
+- ``rnn_layer``, ``bptt``, ``gru``, ``lstm``, ``layers``: the recurrent layers with
+  hand-written backpropagation through time; truncated BPTT; bidirectional and stacked
+  layers
+- ``model``, ``optim``, ``train``, ``generate``, ``checkpoint``: a language model,
+  SGD/Adam and gradient clipping, the training loop, sampling, saving and loading
 - ``experiment``: a named recipe run over several seeds, and a comparison that calls a
   difference real only beyond a stated multiple of its standard error
-- ``tasks``, ``diagrams``, ``interop``: generated tasks and sequence classifiers; the book's diagrams;
-  conversion to and from PyTorch's and Keras' parameter layouts
+- ``tasks``, ``diagrams``, ``interop``: generated tasks and sequence classifiers; the
+  book's diagrams; conversion to and from PyTorch's and Keras' parameter layouts
 
 ``import rnn`` imports them all, so ``rnn.layers.recurrent_forward`` works after it.
 """
