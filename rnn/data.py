@@ -1,9 +1,10 @@
-"""Text in, token ids out: tokenization, the vocabulary, the names corpus and minibatch
-iterators.
+"""Text in, token ids out: tokenization, the vocabulary, the corpora (census names,
+Shakespeare's plays) and minibatch iterators.
 
 The pipeline every language-model chapter uses::
 
     train_text, valid_text = load_names_split("female", valid_fraction=0.1, seed=0)
+    # or, book-length: train_text, valid_text, test_text = load_shakespeare_split()
     vocab = Vocab(tokenize(train_text, "char"))            # V = len(vocab)
     train_ids = vocab.encode(tokenize(train_text, "char"))  # (N,) int64
     for X, Y in batches_sequential(train_ids, batch_size=32, num_steps=35, rng=0):
@@ -489,8 +490,8 @@ def load_shakespeare(plays: Sequence[str] | None = None) -> str:
     characters in 173,000 lines (31,354 speeches); its vocabulary is 75 characters, all
     ASCII: "\\n", space, the 52 letters, the 10 digits and ! " $ & ' , - . : ; ? (the
     digits, "$" and '"' occur fewer than 30 times each). The source files are checked
-    against SHAKESPEARE_SHA256 at the first call; the text is kept in memory after it
-    (the first call takes about 0.4 s of CPU, the next ones microseconds).
+    against SHAKESPEARE_SHA256 at the first call, which takes about 0.2 s of CPU; the
+    speeches are kept in memory, so later calls only join them (a few milliseconds).
     """
     return "\n".join(s for speeches in _chosen_plays(plays).values() for s in speeches)
 
