@@ -67,11 +67,13 @@ class Recipe:
     Optimiser and schedule: "adam" or "sgd" with learning rate ``lr``, multiplied by
     ``lr_decay`` after every ``decay_every`` updates (None: constant); gradients clipped
     to the global norm ``clip`` (None: not clipped).
-    Budget: ``updates`` minibatches of (batch_size, num_steps) tokens, read in order
-    from the start of the training text, B rows at a time as ``batches_sequential`` lays
-    them out (state carried from one minibatch to the next), back to the start when the
-    text runs out; the state restarts from zeros at the start of the text and when the
-    learning rate changes.
+    Budget: ``updates`` minibatches of (batch_size, num_steps) = (B, T) tokens. The
+    training text is read in order from its start: u updates at one learning rate read
+    the next B·T·u + T characters, laid out in B rows as ``batches_sequential`` does
+    (the state carried from one minibatch to the next, from zeros at the first); at the
+    end of the text, reading starts again from its start. So without a schedule a run
+    is one pass over the whole text (an epoch) after another, or, with a smaller
+    budget, the first B·T·updates characters.
     Evaluation: ``evaluate_perplexity(model, ids, eval_batch_size, num_steps)``; use
     eval_batch_size=1 to compare with an n-gram model (every token scored once, in
     order).
@@ -145,35 +147,34 @@ class SeedRun:
     model: LanguageModel = field(compare=False, repr=False)
 
 
-def _train(recipe: Recipe, seed: int) -> SeedRun:
-    """Train one model of ``recipe`` from ``seed`` and evaluate it (see ``Recipe``)."""
+def _train(r: Recipe, seed: int) -> SeedRun:
+    """Train one model of recipe ``r`` from ``seed``, evaluate it (see ``Recipe``)."""
     start = time.perf_counter()
-    r = recipe
     vocab, ids, eval_ids = recipe_data(r.corpus, r.max_chars, r.eval_split)
     init_rng, data_rng = np.random.default_rng(seed).spawn(2)
     model = init_language_model(len(vocab), r.hidden_size, r.kind,
                                 num_layers=r.num_layers, embed_size=r.embed_size,
                                 rng=init_rng)
-    optimizer = (Adam if recipe.optimizer == "adam" else SGD)(lr=recipe.lr)
-    B, T = recipe.batch_size, recipe.num_steps
+    optimizer = (Adam if r.optimizer == "adam" else SGD)(lr=r.lr)
+    B, T = r.batch_size, r.num_steps
     per_pass = num_batches(len(ids), B, T, "sequential")  # updates in one pass
     done, position, loss = 0, 0, []
-    while done < recipe.updates:
-        if position == per_pass:
+    while done < r.updates:
+        if position == per_pass:  # the end of the text: start again
             position = 0
-        steps = min(recipe.updates - done, per_pass - position)
-        if recipe.decay_every is not None:
-            steps = min(steps, recipe.decay_every - done % recipe.decay_every)
-            optimizer.lr = recipe.lr * recipe.lr_decay ** (done // recipe.decay_every)
+        steps = min(r.updates - done, per_pass - position)
+        if r.decay_every is not None:
+            steps = min(steps, r.decay_every - done % r.decay_every)
+            optimizer.lr = r.lr * r.lr_decay ** (done // r.decay_every)
         # exactly `steps` minibatches: B·T·steps tokens to read, T more for the offset
         piece = ids[position * B * T:(position + steps) * B * T + T]
         history = train_language_model(
             model, piece, batch_size=B, num_steps=T, epochs=1, optimizer=optimizer,
-            clip=recipe.clip, partition="sequential",
-            seed=int(data_rng.integers(2**31)), progress=False)
+            clip=r.clip, partition="sequential", seed=int(data_rng.integers(2**31)),
+            progress=False)
         loss += history.loss
         done, position = done + steps, position + steps
-    value = evaluate_perplexity(model, eval_ids, recipe.eval_batch_size, T)
+    value = evaluate_perplexity(model, eval_ids, r.eval_batch_size, T)
     return SeedRun(int(seed), value, tuple(loss), time.perf_counter() - start, model)
 
 
