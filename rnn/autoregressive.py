@@ -7,12 +7,15 @@ linear model predicts
 
 Indices in code are 0-based: the series is x[0], …, x[T−1], and ``w[0]`` multiplies the *oldest* lag.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def noisy_sine(T: int, rng: np.random.Generator, period: float = 100.0, noise: float = 0.2) -> np.ndarray:
+def noisy_sine(
+    T: int, rng: np.random.Generator, period: float = 100.0, noise: float = 0.2
+) -> np.ndarray:
     """x_t = sin(2π t / period) + noise · ε_t for t = 0, …, T−1, with ε_t ~ N(0, 1) independent.
 
     T: length; rng: random generator; period: length of one cycle in steps; noise: standard deviation
@@ -21,7 +24,9 @@ def noisy_sine(T: int, rng: np.random.Generator, period: float = 100.0, noise: f
     if T < 1:
         raise ValueError(f"T must be a positive length; got {T}")
     if period <= 0 or noise < 0:
-        raise ValueError(f"need period > 0 and noise >= 0; got period={period}, noise={noise}")
+        raise ValueError(
+            f"need period > 0 and noise >= 0; got period={period}, noise={noise}"
+        )
     t = np.arange(T)
     return np.sin(2 * np.pi * t / period) + noise * rng.standard_normal(T)
 
@@ -58,13 +63,17 @@ def lag_features(x: np.ndarray, tau: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"tau must be an integer >= 1; got {tau}")
     tau = int(tau)
     if len(x) <= tau:
-        raise ValueError(f"need len(x) > tau to form one training pair; got len(x)={len(x)}, tau={tau}")
+        raise ValueError(
+            f"need len(x) > tau to form one training pair; got len(x)={len(x)}, tau={tau}"
+        )
     F = np.lib.stride_tricks.sliding_window_view(x, tau)[:-1].copy()
     y = x[tau:].copy()
     return F, y
 
 
-def fit_linear_ar(F: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray, float]:
+def fit_linear_ar(
+    F: np.ndarray, y: np.ndarray, ridge: float = 0.0
+) -> tuple[np.ndarray, float]:
     """Least squares min_{w,b} ‖F w + b − y‖² + ridge · ‖w‖², solved in closed form.
 
     With A = [F 1] (a column of ones appended for the bias) and θ = [w; b], the minimiser solves the
@@ -75,14 +84,20 @@ def fit_linear_ar(F: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> tuple[np.
     F = np.asarray(F)
     y = np.asarray(y)
     if F.ndim != 2 or y.ndim != 1 or F.shape[0] != y.shape[0]:
-        raise ValueError(f"need F of shape (N, tau) and y of shape (N,); got F {F.shape} and y {y.shape}")
+        raise ValueError(
+            f"need F of shape (N, tau) and y of shape (N,); got F {F.shape} and y {y.shape}"
+        )
     if not (np.issubdtype(F.dtype, np.floating) and F.dtype == y.dtype):
-        raise TypeError(f"F and y must be float arrays of one dtype; got F {F.dtype} and y {y.dtype}")
+        raise TypeError(
+            f"F and y must be float arrays of one dtype; got F {F.dtype} and y {y.dtype}"
+        )
     if ridge < 0:
         raise ValueError(f"ridge must be >= 0; got {ridge}")
     N, tau = F.shape
     if N < tau + 1 and ridge == 0:
-        raise ValueError(f"{N} equations cannot determine {tau + 1} unknowns; use more data or ridge > 0")
+        raise ValueError(
+            f"{N} equations cannot determine {tau + 1} unknowns; use more data or ridge > 0"
+        )
     A = np.hstack([F, np.ones((N, 1), dtype=F.dtype)]).astype(np.float64)
     P = np.eye(tau + 1)
     P[-1, -1] = 0.0
@@ -90,7 +105,9 @@ def fit_linear_ar(F: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> tuple[np.
     try:
         theta = np.linalg.solve(lhs, A.T @ y.astype(np.float64))
     except np.linalg.LinAlgError:
-        raise ValueError("the normal equations are singular (collinear lags?); use ridge > 0") from None
+        raise ValueError(
+            "the normal equations are singular (collinear lags?); use ridge > 0"
+        ) from None
     return theta[:-1].astype(F.dtype), float(theta[-1])
 
 
@@ -119,10 +136,14 @@ def predict_k_step(x: np.ndarray, w: np.ndarray, b: float, k: int) -> np.ndarray
     if len(x) < tau + k:
         raise ValueError(f"need len(x) >= tau + k = {tau + k}; got len(x)={len(x)}")
     N = len(x) - tau - k + 1
-    window = np.lib.stride_tricks.sliding_window_view(x, tau)[:N].copy()  # (N, τ) true pasts
+    window = np.lib.stride_tricks.sliding_window_view(x, tau)[
+        :N
+    ].copy()  # (N, τ) true pasts
     for _ in range(k):
-        pred = window @ w + b                      # (N,) next value for every start
-        window = np.hstack([window[:, 1:], pred[:, None]])  # slide: drop the oldest, append the guess
+        pred = window @ w + b  # (N,) next value for every start
+        window = np.hstack(
+            [window[:, 1:], pred[:, None]]
+        )  # slide: drop the oldest, append the guess
     return pred
 
 
@@ -135,7 +156,9 @@ def forecast(history: np.ndarray, w: np.ndarray, b: float, steps: int) -> np.nda
     """
     w, tau = _check_params(history, w, b)
     if len(history) < tau:
-        raise ValueError(f"history must hold at least tau = {tau} values; got {len(history)}")
+        raise ValueError(
+            f"history must hold at least tau = {tau} values; got {len(history)}"
+        )
     if int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be an integer >= 0; got {steps}")
     buf = np.concatenate([history[-tau:], np.zeros(int(steps), dtype=history.dtype)])
