@@ -213,7 +213,8 @@ def make_tagging_data(
         distribution, so nothing to the left (not even the position) tells them apart: without the right
         context the best guess is right half of the time. Other noun and verb slots hold unambiguous words.
 
-    n: number of sentences; rng: ``np.random.default_rng(seed)`` (the same seed gives the same data);
+    n: number of sentences; rng: a numpy Generator or an int seed (the same seed gives
+    the same data);
     length: (shortest, longest) number of tokens, inclusive; sentences outside the range are redrawn.
     Every row is padded to T = length[1]. Returns a ``TaggingData`` with ids, tags, mask, ambiguous of shape (N, T).
     """
@@ -258,7 +259,8 @@ def make_long_range_data(
     it across all ``distance`` distractors: a model that forgets it is right with probability 1/num_classes.
     Sequences have T = distance + 1 tokens; a many-to-one model reads its answer from the last step.
 
-    n: number of sequences; distance: number of distractors ≥ 0; rng: ``np.random.default_rng(seed)``.
+    n: number of sequences; distance: number of distractors ≥ 0; rng: a numpy Generator
+    or an int seed.
     Returns ids (n, distance + 1) int64 and y (n,) int64.
     """
     for name, value, low in (("n", n, 1), ("distance", distance, 0), ("num_classes", num_classes, 2)):
@@ -510,7 +512,9 @@ def train_sequence_model(
     clip them to norm θ = clip if given (g ← min(1, θ/‖g‖) g), and take an optimizer step. Updates model.params in place.
 
     ids (N, T); targets (N, T) per step or (N,) per sequence; mask (N, T) or None; optimizer: an object with
-    ``step(params, grads)`` (``rnn.optim.SGD``, ``Adam``); seed: for the shuffling.
+    ``step(params, grads)`` (``rnn.optim.SGD``, ``Adam``); seed: an int seed or a numpy
+    Generator, for the shuffling. Every argument, including that targets have one row
+    per row of ids and that the parameters are finite, is checked before the first step.
     on_nonfinite: what to do when the loss or the gradient norm is NaN or infinite — "raise" a FloatingPointError,
     or "stop" training and record it (used to show divergence).
     Returns a history dict: "loss" (one float per step), "grad_norm" (‖g‖ before clipping, per step; empty if
