@@ -148,3 +148,73 @@ def split_columns(M: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray
     """Inverse of ``concat_columns``: cut the last axis of M into len(names) equal, contiguous blocks."""
     H = M.shape[-1] // len(names)
     return {n: np.ascontiguousarray(M[..., k * H:(k + 1) * H]) for k, n in enumerate(names)}
+
+
+
+# --------------------------------------------------------------------------------------
+# Checks at the public boundary of the models, training, generation and checkpoints
+# --------------------------------------------------------------------------------------
+
+def check_int(value, name: str, low: int = 1) -> int:
+    """``value`` as an int if it is an integer ≥ ``low`` (a bool is not), else
+    ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer ≥ {low}; got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer ≥ {low}; got {value!r}")
+    return int(value)
+
+
+def check_positive_number(value, name: str) -> float:
+    """``value`` as a float if it is a finite number > 0, else TypeError/ValueError."""
+    real = (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, real):
+        raise TypeError(f"{name} must be a positive number; got {type(value).__name__}")
+    if not (value > 0 and np.isfinite(value)):
+        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
+    return float(value)
+
+
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """How every public function takes randomness: a numpy Generator, used as is (its
+    state advances), or an int seed ≥ 0, which gives ``np.random.default_rng(seed)``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+        raise TypeError(f"{name} must be an int seed or a numpy Generator, e.g. "
+                        f"np.random.default_rng(0); got {type(rng).__name__}")
+    if rng < 0:
+        raise ValueError(f"{name} must be an int seed ≥ 0 or a numpy Generator; "
+                         f"got {rng}")
+    return np.random.default_rng(int(rng))
+
+
+def check_finite_params(params: dict[str, np.ndarray], where: str) -> None:
+    """ValueError naming the first parameter that holds NaN or infinity (a diverged or
+    corrupted model), before a forward pass turns it into NaN outputs."""
+    for name, p in params.items():
+        if not np.isfinite(p).all():
+            raise ValueError(f"{where}: parameter {name!r} contains NaN or infinity; "
+                             f"expected finite values (a diverged training run or a "
+                             f"corrupted file)")
+
+
+def check_ids(ids, V: int, name: str) -> np.ndarray:
+    """Token ids: an integer numpy array of shape (B, T), B, T ≥ 1, values in [0, V)."""
+    if not isinstance(ids, np.ndarray) or not np.issubdtype(ids.dtype, np.integer):
+        got = ids.dtype if isinstance(ids, np.ndarray) else type(ids).__name__
+        raise TypeError(f"{name} must be an integer numpy array of token ids, "
+                        f"shape (B, T); got {got}")
+    if ids.ndim != 2 or ids.shape[0] < 1 or ids.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (B, T) with B, T ≥ 1 (batch first); "
+                         f"got {ids.shape}")
+    return check_id_range(ids, V, name)
+
+
+def check_id_range(ids: np.ndarray, V: int, name: str) -> np.ndarray:
+    """ValueError unless every id of the (non-empty) integer array lies in [0, V)."""
+    lo, hi = ids.min(), ids.max()
+    if lo < 0 or hi >= V:
+        raise ValueError(f"{name} must lie in [0, V) = [0, {V}); "
+                         f"got values from {lo} to {hi}")
+    return ids

@@ -29,10 +29,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnn._common import as_rng, check_finite_params, check_ids, check_positive_number
 from rnn.embedding import embedding_backward, embedding_forward, init_embedding
 from rnn.functional import softmax_cross_entropy
 from rnn.layers import RecurrentSpec, init_recurrent, recurrent_backward, recurrent_forward
-from rnn.optim import clip_grad_norm, global_norm
+from rnn.optim import check_optimizer, clip_grad_norm, global_norm
 
 # ---------------------------------------------------------------------------------------------
 # The tagging language
@@ -212,14 +213,14 @@ def make_tagging_data(
         distribution, so nothing to the left (not even the position) tells them apart: without the right
         context the best guess is right half of the time. Other noun and verb slots hold unambiguous words.
 
-    n: number of sentences; rng: ``np.random.default_rng(seed)`` (the same seed gives the same data);
+    n: number of sentences; rng: a numpy Generator or an int seed (the same seed gives
+    the same data);
     length: (shortest, longest) number of tokens, inclusive; sentences outside the range are redrawn.
     Every row is padded to T = length[1]. Returns a ``TaggingData`` with ids, tags, mask, ambiguous of shape (N, T).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer ≥ 1; got {n!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}")
+    rng = as_rng(rng)
     if context not in _LENGTH_LIMITS:
         raise ValueError(f"context must be 'left' or 'right'; got {context!r}")
     lo_limit, hi_limit = _LENGTH_LIMITS[context]
@@ -258,7 +259,8 @@ def make_long_range_data(
     it across all ``distance`` distractors: a model that forgets it is right with probability 1/num_classes.
     Sequences have T = distance + 1 tokens; a many-to-one model reads its answer from the last step.
 
-    n: number of sequences; distance: number of distractors ≥ 0; rng: ``np.random.default_rng(seed)``.
+    n: number of sequences; distance: number of distractors ≥ 0; rng: a numpy Generator
+    or an int seed.
     Returns ids (n, distance + 1) int64 and y (n,) int64.
     """
     for name, value, low in (("n", n, 1), ("distance", distance, 0), ("num_classes", num_classes, 2)):
@@ -267,8 +269,7 @@ def make_long_range_data(
     if not isinstance(vocab_size, (int, np.integer)) or vocab_size <= num_classes:
         raise ValueError(f"vocab_size must exceed num_classes = {num_classes} (distractors need their own "
                          f"tokens); got {vocab_size!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}")
+    rng = as_rng(rng)
     y = rng.integers(num_classes, size=n).astype(np.int64)
     distractors = rng.integers(num_classes, vocab_size, size=(n, distance)).astype(np.int64)
     return np.concatenate([y[:, None], distractors], axis=1), y
@@ -337,8 +338,7 @@ def init_sequence_model(
                         ("embed_size", embed_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer ≥ 1; got {value!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {type(rng).__name__}")
+    rng = as_rng(rng)
     if not recurrent and (bidirectional or num_layers != 1):
         raise ValueError(f"the feedforward baseline (recurrent=False) has one layer and one direction; "
                          f"got bidirectional={bidirectional}, num_layers={num_layers}")
@@ -370,15 +370,13 @@ class SequenceCache(NamedTuple):
     last: np.ndarray       # (B,) the step whose state feeds the output when per_step=False
 
 
-def _check_ids(ids, V: int, name: str = "ids") -> np.ndarray:
-    if not isinstance(ids, np.ndarray) or not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{name} must be an integer numpy array of shape (B, T); got "
-                        f"{type(ids).__name__}{'' if not isinstance(ids, np.ndarray) else ' of dtype ' + str(ids.dtype)}")
-    if ids.ndim != 2 or ids.shape[0] < 1 or ids.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (B, T) with B, T ≥ 1; got {ids.shape}")
-    if ids.min() < 0 or ids.max() >= V:
-        raise ValueError(f"{name} must lie in [0, V) = [0, {V}); got values from {ids.min()} to {ids.max()}")
-    return ids
+def _check_model(model, where: str) -> SequenceModel:
+    """TypeError unless a SequenceModel; ValueError naming a non-finite parameter."""
+    if not isinstance(model, SequenceModel):
+        raise TypeError(f"{where} needs a SequenceModel (init_sequence_model); "
+                        f"got {type(model).__name__}")
+    check_finite_params(model.params, where)
+    return model
 
 
 def _check_mask(mask, shape: tuple[int, int], per_step: bool) -> np.ndarray | None:
@@ -426,8 +424,14 @@ def sequence_loss_and_grads(
     marking a prefix of each row; a bidirectional layer's backward half has still read the padding).
     Returns (loss, grads) with grads keyed like model.params.
     """
+    _check_model(model, "sequence_loss_and_grads")
+    return _sequence_loss_and_grads(model, ids, targets, mask)
+
+
+def _sequence_loss_and_grads(model: SequenceModel, ids, targets, mask=None):
+    """``sequence_loss_and_grads`` without the model check (for the training loop)."""
     p = model.params
-    ids = _check_ids(ids, model.vocab_size)
+    ids = check_ids(ids, model.vocab_size, "ids")
     targets = np.asarray(targets)
     expected = ids.shape if model.per_step else ids.shape[:1]
     if targets.shape != expected:
@@ -466,7 +470,8 @@ def sequence_loss_and_grads(
 
 def predict(model: SequenceModel, ids: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """The most probable class: (B, T) per step, or (B,) per sequence (read at the last real step if mask)."""
-    ids = _check_ids(ids, model.vocab_size)
+    _check_model(model, "predict")
+    ids = check_ids(ids, model.vocab_size, "ids")
     mask = _check_mask(mask, ids.shape, model.per_step)
     O, _ = _forward(model, ids, mask)
     pred = O.argmax(axis=-1)
@@ -507,35 +512,48 @@ def train_sequence_model(
     clip them to norm θ = clip if given (g ← min(1, θ/‖g‖) g), and take an optimizer step. Updates model.params in place.
 
     ids (N, T); targets (N, T) per step or (N,) per sequence; mask (N, T) or None; optimizer: an object with
-    ``step(params, grads)`` (``rnn.optim.SGD``, ``Adam``); seed: for the shuffling.
+    ``step(params, grads)`` (``rnn.optim.SGD``, ``Adam``); seed: an int seed or a numpy
+    Generator, for the shuffling. Every argument, including that targets have one row
+    per row of ids and that the parameters are finite, is checked before the first step.
     on_nonfinite: what to do when the loss or the gradient norm is NaN or infinite — "raise" a FloatingPointError,
     or "stop" training and record it (used to show divergence).
     Returns a history dict: "loss" (one float per step), "grad_norm" (‖g‖ before clipping, per step; empty if
     record_grad_norm=False and clip is None), "steps" (number of updates taken), "stopped" (None, or a message
     saying at which step the loss or gradient became non-finite; the failing step's values are the last entries).
     """
-    ids = _check_ids(ids, model.vocab_size)
+    _check_model(model, "train_sequence_model")
+    ids = check_ids(ids, model.vocab_size, "ids")
     N = ids.shape[0]
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer ≥ 1; got {value!r}")
     if on_nonfinite not in ("raise", "stop"):
         raise ValueError(f"on_nonfinite must be 'raise' or 'stop'; got {on_nonfinite!r}")
-    if clip is not None and not (clip > 0 and math.isfinite(clip)):
-        raise ValueError(f"clip must be None or a positive threshold θ; got {clip!r}")
-    if not hasattr(optimizer, "step"):
-        raise TypeError(f"optimizer must have a step(params, grads) method; got {type(optimizer).__name__}")
+    if clip is not None:
+        check_positive_number(clip, "clip (None for no clipping)")
+    check_optimizer(optimizer)
     targets = np.asarray(targets)
+    expected = ids.shape if model.per_step else ids.shape[:1]
+    if targets.shape != expected:   # one target row per id row, checked before any step
+        what = "(N, T)" if model.per_step else "(N,)"
+        raise ValueError(f"targets must have shape {what} = {expected}, one row per "
+                         f"row of ids; got {targets.shape}")
+    if not np.issubdtype(targets.dtype, np.integer):
+        raise TypeError(f"targets must be integer class ids; got dtype {targets.dtype}")
+    if targets.min() < 0 or targets.max() >= model.num_classes:
+        raise ValueError(f"targets must lie in [0, {model.num_classes}); "
+                         f"got values from {targets.min()} to {targets.max()}")
     mask = _check_mask(mask, ids.shape, model.per_step)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed, "seed")
     history: dict[str, Any] = {"loss": [], "grad_norm": [], "steps": 0, "stopped": None}
     for epoch in range(epochs):
         order = rng.permutation(N)
         for start in range(0, N, batch_size):
             rows = order[start:start + batch_size]
             with np.errstate(over="ignore", invalid="ignore"):   # non-finite values are detected below
-                loss, grads = sequence_loss_and_grads(model, ids[rows], targets[rows],
-                                                      None if mask is None else mask[rows])
+                rows_mask = None if mask is None else mask[rows]
+                loss, grads = _sequence_loss_and_grads(model, ids[rows], targets[rows],
+                                                       rows_mask)
                 norm = global_norm(grads) if (record_grad_norm or clip is not None) else None
             history["loss"].append(loss)
             if norm is not None:

@@ -1,10 +1,12 @@
-"""Training and evaluating a language model: minibatches, truncated BPTT, clipping, perplexity.
+"""Training and evaluating a language model: minibatches, truncated BPTT, clipping and
+perplexity.
 
 Perplexity is exp of the mean negative log-likelihood per predicted token,
 
     PPL = exp( −(1/N) Σ_{i=1..N} log P(x_i | x_1..x_{i−1}) ),
 
-so a model that guesses uniformly among V tokens has PPL = V and a perfect one has PPL = 1.
+so a model that guesses uniformly among V tokens has PPL = V and a perfect one has
+PPL = 1.
 """
 from __future__ import annotations
 
@@ -16,21 +18,33 @@ from typing import Callable
 
 import numpy as np
 
+from rnn._common import as_rng, check_id_range, check_int, check_positive_number
 from rnn.data import batches_random, batches_sequential, num_batches
 from rnn.functional import log_softmax
-from rnn.model import LanguageModel, lm_forward, lm_loss_and_grads
-from rnn.optim import clip_grad_norm, global_norm
+from rnn.model import (
+    LanguageModel,
+    _lm_forward,
+    _lm_loss_and_grads,
+    check_language_model,
+)
+from rnn.optim import check_optimizer, clip_grad_norm, global_norm
+
+DIVERGENCE_FACTOR = 10.0   # training stops when a minibatch loss exceeds 10 · ln V
 
 
 @dataclass
 class History:
     """What ``train_language_model`` measured.
 
-    train_ppl: per epoch, exp of the mean training loss over that epoch's minibatches (measured while training).
-    valid_ppl: per epoch, ``evaluate_perplexity`` on the validation ids after the epoch (empty without them).
-    loss: per step (minibatch), the mean cross-entropy of that minibatch, before the update.
+    train_ppl: per epoch, exp of the mean training loss over that epoch's minibatches
+        (measured while training).
+    valid_ppl: per epoch, ``evaluate_perplexity`` on the validation ids after the epoch
+        (empty without them).
+    loss: per step (minibatch), the mean cross-entropy of that minibatch, before the
+        update.
     grad_norm: per step, the global gradient norm ‖g‖ before clipping.
-    elapsed: per epoch, wall-clock seconds since training started (varies from run to run).
+    elapsed: per epoch, wall-clock seconds since training started (varies from run to
+        run).
     """
 
     train_ppl: list[float] = field(default_factory=list)
@@ -40,47 +54,58 @@ class History:
     elapsed: list[float] = field(default_factory=list)
 
 
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer ≥ 1; got {value!r}")
-    return int(value)
-
-
-def _check_corpus(ids, name: str) -> np.ndarray:
+def _check_corpus(ids, name: str, V: int) -> np.ndarray:
+    """A corpus: a 1-D integer array of token ids in [0, V), at least two tokens."""
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"{name} must be a 1-D integer array of token ids, shape (N,); got {ids.dtype} {ids.shape}")
-    return ids
+        raise ValueError(f"{name} must be a 1-D integer array of token ids, "
+                         f"shape (N,); got {ids.dtype} {ids.shape}")
+    if len(ids) < 2:
+        raise ValueError(f"{name} must hold at least 2 tokens (an input and its next "
+                         f"token); got {len(ids)}")
+    return check_id_range(ids, V, name)
 
 
-def evaluate_perplexity(model: LanguageModel, ids: np.ndarray, batch_size: int, num_steps: int) -> float:
-    """exp of the mean negative log-likelihood of every next token of the corpus ``ids``.
+def _check_eval_length(ids: np.ndarray, B: int, name: str) -> None:
+    if (len(ids) - 1) // B < 1:
+        raise ValueError(f"need at least batch_size + 1 = {B + 1} tokens in {name} to "
+                         f"evaluate with batch_size={B}; got {len(ids)}: use a smaller "
+                         f"batch_size")
 
-    ids: (N,) token ids. The first B·L + 1 tokens, L = (N − 1) // B, are laid out as B rows of L
-    consecutive tokens (no random offset, so the result is deterministic), read num_steps columns at a
-    time (the last block may be shorter) with the state carried from block to block, as in sequential
-    training. Every one of the B·L predicted tokens counts once. No gradients are computed.
 
-    With batch_size=1 this scores exactly ids[1:], each token given everything before it from one state
-    carried from the start: the convention of ``rnn.ngram.NGramLM.perplexity``, so use batch_size=1 to
-    compare with an n-gram model. With B > 1 each of the B rows starts from a zero state and up to B − 1
-    final tokens are left out: faster, and fine for comparing two networks evaluated the same way.
+def evaluate_perplexity(
+    model: LanguageModel, ids: np.ndarray, batch_size: int, num_steps: int
+) -> float:
+    """exp of the mean negative log-likelihood of every next token of the corpus ids.
+
+    ids: (N,) token ids. The first B·L + 1 tokens, L = (N − 1) // B, are laid out as B
+    rows of L consecutive tokens (no random offset, so the result is deterministic),
+    read num_steps columns at a time (the last block may be shorter) with the state
+    carried from block to block, as in sequential training. Every one of the B·L
+    predicted tokens counts once. No gradients are computed.
+
+    With batch_size=1 this scores exactly ids[1:], each token given everything before it
+    from one state carried from the start: the convention of
+    ``rnn.ngram.NGramLM.perplexity``, so use batch_size=1 to compare with an n-gram
+    model. With B > 1 each of the B rows starts from a zero state and up to B − 1 final
+    tokens are left out: faster, and fine for comparing two networks evaluated the same
+    way.
     """
-    ids = _check_corpus(ids, "ids")
-    B = _check_positive_int("batch_size", batch_size)
-    T = _check_positive_int("num_steps", num_steps)
+    check_language_model(model, "evaluate_perplexity")
+    ids = _check_corpus(ids, "ids", model.vocab_size)
+    B = check_int(batch_size, "batch_size")
+    T = check_int(num_steps, "num_steps")
+    _check_eval_length(ids, B, "ids")
     L = (len(ids) - 1) // B
-    if L < 1:
-        raise ValueError(f"need at least batch_size + 1 = {B + 1} tokens to evaluate with batch_size={B}; "
-                         f"got {len(ids)}: use a smaller batch_size")
     X_all = ids[: B * L].reshape(B, L)
     Y_all = ids[1: B * L + 1].reshape(B, L)
     state, total_nll = None, 0.0
     for start in range(0, L, T):
         X, Y = X_all[:, start:start + T], Y_all[:, start:start + T]
-        O, state, _ = lm_forward(model, X, state)                        # O: (B, T, V)
+        O, state, _ = _lm_forward(model, X, state)                      # O: (B, T, V)
         logp = log_softmax(O)
-        total_nll -= float(np.take_along_axis(logp, Y[..., None], axis=-1).sum(dtype=np.float64))
+        logp_Y = np.take_along_axis(logp, Y[..., None], axis=-1)
+        total_nll -= float(logp_Y.sum(dtype=np.float64))
     return _perplexity(total_nll / (B * L))
 
 
@@ -89,12 +114,21 @@ def _perplexity(mean_nll: float) -> float:
     return math.exp(mean_nll) if mean_nll < 700 else float("inf")
 
 
+def _above(loss: float, max_loss: float, V: int) -> str:
+    """The loss, and the limit it crossed, for the divergence message."""
+    return (f"{loss:.4g}, above max_loss = {max_loss:.4g} (default 10 · ln V = "
+            f"{DIVERGENCE_FACTOR * math.log(V):.4g}; a uniform guess scores ln V = "
+            f"{math.log(V):.4g})")
+
+
 def _diverged(what: str, value, epoch: int, step: int, clip) -> FloatingPointError:
     if clip is None:
         hint = "lower the learning rate or clip the gradients (e.g. clip=1.0)"
     else:
-        hint = f"lower the learning rate (the gradients are already clipped to norm {clip})"
-    return FloatingPointError(f"{what} became {value} at epoch {epoch}, step {step}: training diverged; {hint}")
+        hint = (f"lower the learning rate (the gradients are already clipped to norm "
+                f"{clip})")
+    return FloatingPointError(f"{what} became {value} at epoch {epoch}, step {step}: "
+                              f"training diverged; {hint}")
 
 
 def train_language_model(
@@ -112,46 +146,79 @@ def train_language_model(
     progress: bool | None = None,
     callback: Callable[[int, History], bool | None] | None = None,
     valid_batch_size: int | None = None,
+    max_loss: float | None = None,
 ) -> History:
-    """Minibatch training of ``model`` (in place) on the corpus ``train_ids`` (N,); returns a History.
+    """Minibatch training of ``model`` (in place) on the corpus ``train_ids`` (N,);
+    returns a History.
 
-    Each step: loss, grads = lm_loss_and_grads on a (B, T) = (batch_size, num_steps) minibatch; record ‖g‖;
-    clip g to norm ``clip`` (None: no clipping); ``optimizer.step(model.params, grads)``.
-    partition="sequential": ``batches_sequential``, and the final state of each minibatch is the initial
-    state of the next (truncated BPTT: values carried, gradients stopped at the boundary); the state restarts
-    from zeros each epoch. partition="random": ``batches_random`` and a zero state for every minibatch.
-    Use "random" for a bidirectional model: its backward direction's final state belongs to the start of
-    the minibatch, so carrying it into the next one would be meaningless.
-    seed fixes every random draw (the minibatch offsets and order), so two runs from the same initial model
-    give the same History apart from ``elapsed``.
-    progress: None shows a one-line progress display only when sys.stdout is a terminal; False never prints;
-    True always prints (one updated line, then a final newline).
-    callback(epoch, history) runs after each epoch (epoch counts from 1); return True from it to stop early.
-    It may also change ``optimizer.lr`` (a learning-rate schedule): the optimisers read it at every step.
-    valid_batch_size: the batch size of ``evaluate_perplexity`` on ``valid_ids`` (None: batch_size; 1 scores
-    every validation token after the first, comparable with ``rnn.ngram``).
-    Raises FloatingPointError naming the epoch and step if the loss, the gradient or the parameters stop
-    being finite.
+    Each step: loss, grads = lm_loss_and_grads on a (B, T) = (batch_size, num_steps)
+    minibatch; record ‖g‖; clip g to norm ``clip`` (None: no clipping);
+    ``optimizer.step(model.params, grads)``.
+    partition="sequential": ``batches_sequential``, and the final state of each
+    minibatch is the initial state of the next (truncated BPTT: values carried,
+    gradients stopped at the boundary); the state restarts from zeros each epoch.
+    partition="random": ``batches_random`` and a zero state for every minibatch. Use
+    "random" for a bidirectional model: its backward direction's final state belongs to
+    the start of the minibatch, so carrying it into the next one would be meaningless.
+    seed: an int seed or a numpy Generator; it fixes every random draw (the minibatch
+    offsets and order), so two runs from the same initial model give the same History
+    apart from ``elapsed``.
+    progress: None shows a one-line progress display only when sys.stdout is a terminal;
+    False never prints; True always prints (one updated line, then a final newline).
+    callback(epoch, history) runs after each epoch (epoch counts from 1); return True
+    from it to stop early. It may also change ``optimizer.lr`` (a learning-rate
+    schedule): the optimisers read it at every step.
+    valid_batch_size: the batch size of ``evaluate_perplexity`` on ``valid_ids`` (None:
+    batch_size; 1 scores every validation token after the first, comparable with
+    ``rnn.ngram``).
+    max_loss: the divergence threshold in nats per token (None: 10 · ln V).
+
+    Every argument is checked before the first step, including that the parameters are
+    finite and that the ids of both corpora lie in [0, V).
+
+    Divergence policy: training stops with a FloatingPointError naming the epoch and the
+    step when the loss, the gradient norm or a parameter stops being finite, and also
+    when the loss of a minibatch exceeds ``max_loss``, by default 10 · ln V
+    (``DIVERGENCE_FACTOR`` = 10 times ln V, the loss of the uniform guess that an
+    untrained model starts near). A loss that high means a model confidently wrong
+    about most tokens; training with a sound learning rate never gets there, and going
+    on would only report ``train_ppl = inf`` for the remaining epochs. The parameters
+    reached so far stay in ``model``. Pass max_loss=math.inf to stop only at non-finite
+    values.
     """
-    train_ids = _check_corpus(train_ids, "train_ids")
+    check_language_model(model, "train_language_model")
+    V = model.vocab_size
+    train_ids = _check_corpus(train_ids, "train_ids", V)
+    B = check_int(batch_size, "batch_size")
+    T = check_int(num_steps, "num_steps")
+    epochs = check_int(epochs, "epochs")
+    B_valid = B if valid_batch_size is None else check_int(valid_batch_size,
+                                                           "valid_batch_size")
     if valid_ids is not None:
-        valid_ids = _check_corpus(valid_ids, "valid_ids")
-    B = _check_positive_int("batch_size", batch_size)
-    T = _check_positive_int("num_steps", num_steps)
-    epochs = _check_positive_int("epochs", epochs)
-    B_valid = B if valid_batch_size is None else _check_positive_int("valid_batch_size", valid_batch_size)
+        valid_ids = _check_corpus(valid_ids, "valid_ids", V)
+        _check_eval_length(valid_ids, B_valid, "valid_ids")
     if partition not in ("sequential", "random"):
-        raise ValueError(f"partition must be 'sequential' or 'random'; got {partition!r}")
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be a positive number or None; got {clip!r}")
-    if not hasattr(optimizer, "step"):
-        raise TypeError(f"optimizer must have a .step(params, grads) method, e.g. rnn.optim.Adam(lr=1e-2); "
-                        f"got {type(optimizer).__name__}")
+        raise ValueError(f"partition must be 'sequential' or 'random'; "
+                         f"got {partition!r}")
+    if clip is not None:
+        clip = check_positive_number(clip, "clip (None for no clipping)")
+    if max_loss is None:
+        max_loss = DIVERGENCE_FACTOR * math.log(V) if V > 1 else math.inf
+    elif isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) \
+            or not max_loss > 0:
+        raise ValueError(f"max_loss must be a number > 0 (math.inf: no limit) or None "
+                         f"(10 · ln V); got {max_loss!r}")
+    check_optimizer(optimizer)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function (epoch, history) -> bool | None, "
+                        f"or None; got {type(callback).__name__}")
+    if progress not in (None, True, False):
+        raise TypeError(f"progress must be None, True or False; got {progress!r}")
     if progress is None:
         progress = sys.stdout.isatty()
     make_batches = batches_sequential if partition == "sequential" else batches_random
     K = num_batches(len(train_ids), B, T, partition)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed, "seed")
     history = History()
     params = model.params
     start = last_print = time.perf_counter()
@@ -160,13 +227,18 @@ def train_language_model(
         for epoch in range(1, epochs + 1):
             state, epoch_loss = None, 0.0
             for step, (X, Y) in enumerate(make_batches(train_ids, B, T, rng), start=1):
-                # Divergence is reported below as a FloatingPointError, so numpy's overflow warnings are muted.
+                # Divergence is reported below as a FloatingPointError, so numpy's
+                # overflow warnings are muted.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss, grads, state_T = lm_loss_and_grads(model, X, Y, state)
+                    loss, grads, state_T = _lm_loss_and_grads(model, X, Y, state)
                     if not math.isfinite(loss):
                         raise _diverged("the loss", loss, epoch, step, clip)
+                    if loss > max_loss:
+                        raise _diverged("the loss", _above(loss, max_loss, V), epoch,
+                                        step, clip)
                     try:
-                        norm = global_norm(grads) if clip is None else clip_grad_norm(grads, clip)
+                        norm = (global_norm(grads) if clip is None
+                                else clip_grad_norm(grads, clip))
                     except FloatingPointError:
                         norm = float("nan")
                     if not math.isfinite(norm):
@@ -181,15 +253,19 @@ def train_language_model(
                 epoch_loss += loss
                 if progress and time.perf_counter() - last_print > 0.1:
                     last_print = time.perf_counter()
-                    print(f"\repoch {epoch}/{epochs}  step {step}/{K}  loss {loss:.3f}  "
-                          f"grad norm {norm:.2f}  {last_print - start:.1f} s", end="", flush=True)
+                    print(f"\repoch {epoch}/{epochs}  step {step}/{K}  "
+                          f"loss {loss:.3f}  grad norm {norm:.2f}  "
+                          f"{last_print - start:.1f} s", end="", flush=True)
             history.train_ppl.append(_perplexity(epoch_loss / K))
             if valid_ids is not None:
-                history.valid_ppl.append(evaluate_perplexity(model, valid_ids, B_valid, T))
+                history.valid_ppl.append(
+                    evaluate_perplexity(model, valid_ids, B_valid, T))
             history.elapsed.append(time.perf_counter() - start)
             if progress:
-                valid = f"  valid ppl {history.valid_ppl[-1]:.2f}" if valid_ids is not None else ""
-                print(f"\repoch {epoch}/{epochs}  train ppl {history.train_ppl[-1]:.2f}{valid}  "
+                valid = ("" if valid_ids is None
+                         else f"  valid ppl {history.valid_ppl[-1]:.2f}")
+                print(f"\repoch {epoch}/{epochs}  "
+                      f"train ppl {history.train_ppl[-1]:.2f}{valid}  "
                       f"{history.elapsed[-1]:.1f} s" + " " * 20, end="", flush=True)
             if callback is not None and callback(epoch, history):
                 break

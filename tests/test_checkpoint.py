@@ -1,5 +1,7 @@
 """Tests for rnn.checkpoint: exact round trips and clear errors for every mismatch."""
+import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -28,7 +30,8 @@ def test_round_trip_is_exact(tmp_path, kw):
     path = save_checkpoint(tmp_path / "m.npz", model, VOCAB)
     loaded, vocab = load_checkpoint(path)
     assert loaded.spec == model.spec
-    assert (loaded.vocab_size, loaded.embed_size) == (model.vocab_size, model.embed_size)
+    assert (loaded.vocab_size, loaded.embed_size) == (model.vocab_size,
+                                                      model.embed_size)
     assert list(loaded.params) == list(model.params)
     for k, p in model.params.items():
         assert loaded.params[k].dtype == p.dtype
@@ -140,3 +143,181 @@ def test_files_that_are_not_checkpoints(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "nothing.npz")
     assert zipfile.is_zipfile(save_checkpoint(tmp_path / "ok.npz", _model()))
+
+
+# --------------------------------------------------------------------------------------
+# Atomic writes, model kind, vocabulary, old files and bad arguments
+# --------------------------------------------------------------------------------------
+
+def test_a_save_that_fails_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    old = _model(seed=0)
+    path = save_checkpoint(tmp_path / "m.npz", old, VOCAB)
+    before = path.read_bytes()
+
+    real_savez = np.savez
+
+    def disk_full(file, **arrays):
+        """Write the first half of a real archive, then fail as a full disk does."""
+        buffer = io.BytesIO()
+        real_savez(buffer, **arrays)
+        # a writer that opens the path itself
+        if isinstance(file, (str, os.PathLike)):
+            file = open(file, "wb")
+        file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        file.flush()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(path, _model(seed=1), VOCAB)
+    monkeypatch.undo()
+    # the old file, byte for byte
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]   # no temporary file
+    loaded, vocab = load_checkpoint(path)
+    for k, p in old.params.items():
+        np.testing.assert_array_equal(loaded.params[k], p)
+
+
+def test_a_save_replaces_the_file_and_leaves_no_temporary_file(tmp_path):
+    path = save_checkpoint(tmp_path / "m.npz", _model(seed=0))
+    save_checkpoint(path, _model(seed=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    np.testing.assert_array_equal(load_checkpoint(path)[0].params["W_hq"],
+                                  _model(seed=1).params["W_hq"])
+
+
+def test_the_model_kind_and_the_tokens_are_stored(tmp_path):
+    path = save_checkpoint(tmp_path / "m.npz", _model(), VOCAB)
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(str(npz["__meta__"]))
+    assert meta["model"] == "language_model" and meta["version"] == 2
+    assert meta["vocab"]["idx_to_token"] == VOCAB.idx_to_token
+
+
+def _rewrite_meta(path, **changes):
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    for key, value in changes.items():
+        if value is None:
+            del meta[key]
+        else:
+            meta[key] = value
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+
+
+# A vocabulary of the same size as VOCAB (V tokens) but other tokens.
+OTHER_VOCAB = Vocab(list("abcdefghi"))
+SHUFFLED = Vocab.from_dict(VOCAB.to_dict() | {
+    "idx_to_token": VOCAB.idx_to_token[:1] + VOCAB.idx_to_token[1:][::-1]})
+
+
+LOAD_CASES = [
+    ("sequence classifier kind", ValueError, r"holds a 'sequence_model' model"),
+    ("version 1 file", ValueError,
+     r"version-1 checkpoint.*lacks the model kind \('model'\)"),
+    ("no model kind", ValueError, r"metadata lacks \['model'\]"),
+    ("other vocabulary", ValueError,
+     r"saved with another vocabulary: id 1: checkpoint"),
+    ("same tokens reordered", ValueError, r"saved with another vocabulary"),
+    ("no vocabulary saved", ValueError, r"saved without a vocabulary"),
+    ("vocab not a Vocab", TypeError, r"vocab must be a rnn.data.Vocab"),
+    ("non-finite parameter", ValueError, r"parameter 'b_q' contains NaN"),
+]
+
+
+@pytest.mark.parametrize("case, error, message", LOAD_CASES,
+                         ids=[c[0] for c in LOAD_CASES])
+def test_load_refuses_with_a_clear_error(tmp_path, case, error, message):
+    assert len(OTHER_VOCAB) == V == len(SHUFFLED)
+    path = save_checkpoint(tmp_path / "m.npz", _model(), None if "no vocabulary" in case
+                           else VOCAB)
+    vocab = None
+    if case == "sequence classifier kind":
+        _rewrite_meta(path, model="sequence_model")
+    elif case == "version 1 file":
+        _rewrite_meta(path, version=1, model=None)
+    elif case == "no model kind":
+        _rewrite_meta(path, model=None)
+    elif case in ("other vocabulary", "no vocabulary saved"):
+        vocab = OTHER_VOCAB
+    elif case == "same tokens reordered":
+        vocab = SHUFFLED
+    elif case == "vocab not a Vocab":
+        vocab = list(VOCAB.idx_to_token)
+    elif case == "non-finite parameter":
+        _tamper(path, replace={"b_q": np.full(V, np.nan, np.float32)})
+    fresh = _model(seed=5)
+    W_before = fresh.params["W_hq"].copy()
+    with pytest.raises(error, match=message):
+        load_checkpoint(path, vocab=vocab)
+    with pytest.raises(error, match=message):
+        load_params_into(fresh, path, vocab=vocab)
+    np.testing.assert_array_equal(fresh.params["W_hq"], W_before)    # nothing copied
+
+
+def test_the_same_vocabulary_is_accepted(tmp_path):
+    path = save_checkpoint(tmp_path / "m.npz", _model(), VOCAB)
+    _, vocab = load_checkpoint(path, vocab=Vocab(tokenize(TEXT)))
+    assert vocab == VOCAB
+    load_params_into(_model(seed=3), path, vocab=VOCAB)
+
+
+def _sequence_classifier():
+    from rnn.tasks import init_sequence_model
+    return init_sequence_model(V, 3, 4, rng=0)
+
+
+def _nan_model():
+    model = _model()
+    model.params["l0.fwd.W_hr"][0, 0] = np.inf
+    return model
+
+
+SAVE_CASES = [
+    ("params dict instead of model", lambda: _model().params, None, TypeError,
+     r"saves a LanguageModel.*got dict: pass the model, not model.params"),
+    ("sequence classifier", _sequence_classifier, None, TypeError,
+     r"saves a LanguageModel.*got SequenceModel"),
+    ("vocab is a list", _model, list(VOCAB.idx_to_token), TypeError,
+     r"vocab must be a rnn.data.Vocab or None"),
+    ("vocab of another size", _model, Vocab(list("ab")), ValueError,
+     rf"the vocabulary has 3 tokens but the model has vocab_size = {V}"),
+    ("non-finite parameter", _nan_model, None, ValueError,
+     r"save_checkpoint: parameter 'l0.fwd.W_hr' contains NaN or infinity"),
+]
+
+
+@pytest.mark.parametrize("make, vocab, error, message", [c[1:] for c in SAVE_CASES],
+                         ids=[c[0] for c in SAVE_CASES])
+def test_save_refuses_bad_arguments(tmp_path, make, vocab, error, message):
+    path = tmp_path / "m.npz"
+    with pytest.raises(error, match=message):
+        save_checkpoint(path, make(), vocab)
+    assert not path.exists()
+
+
+PATH_CASES = [
+    ("save to an int path", lambda tmp: save_checkpoint(3, _model()), TypeError,
+     r"path must be a file path \(str or pathlib.Path\); got int"),
+    ("save into a missing folder",
+     lambda tmp: save_checkpoint(tmp / "no" / "m", _model()), FileNotFoundError,
+     r"folder .* does not exist"),
+    ("load from None", lambda tmp: load_checkpoint(None), TypeError,
+     r"path must be a file path"),
+    ("load a folder", lambda tmp: load_checkpoint(tmp), ValueError,
+     r"is not an rnn checkpoint"),
+    ("load into a params dict",
+     lambda tmp: load_params_into(_model().params,
+                                  save_checkpoint(tmp / "m", _model())),
+     TypeError, r"load_params_into fills a LanguageModel \(rnn.model\); got dict"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", [c[1:] for c in PATH_CASES],
+                         ids=[c[0] for c in PATH_CASES])
+def test_bad_paths_and_targets(tmp_path, call, error, message):
+    with pytest.raises(error, match=message):
+        call(tmp_path)

@@ -6,7 +6,8 @@ from rnn.optim import SGD, Adam, clip_grad_norm, global_norm
 
 
 def _grads(dtype=np.float64):
-    return {"W": np.array([[3.0, 0.0], [0.0, 0.0]], dtype=dtype), "b": np.array([4.0], dtype=dtype)}
+    return {"W": np.array([[3.0, 0.0], [0.0, 0.0]], dtype=dtype),
+            "b": np.array([4.0], dtype=dtype)}
 
 
 def test_clip_above_threshold_rescales_to_theta():
@@ -76,3 +77,60 @@ def test_key_mismatch_names_the_keys(make):
     p = {"W": np.ones(2), "b": np.ones(1)}
     with pytest.raises(ValueError, match=r"missing \['b'\], extra \['c'\]"):
         make().step(p, {"W": np.ones(2), "c": np.ones(1)})
+
+
+OPTIM_CASES = [
+    # (id, call, error, message)
+    ("SGD lr 0", lambda: SGD(0), ValueError,
+     r"lr must be a positive finite number; got 0"),
+    ("SGD lr inf", lambda: SGD(float("inf")), ValueError,
+     r"lr must be a positive finite"),
+    ("SGD lr NaN", lambda: SGD(float("nan")), ValueError,
+     r"lr must be a positive finite"),
+    ("SGD lr a str", lambda: SGD("0.1"), TypeError,
+     r"lr must be a positive number; got str"),
+    ("Adam lr negative", lambda: Adam(lr=-1e-3), ValueError,
+     r"lr must be a positive finite"),
+    ("Adam beta1 1", lambda: Adam(beta1=1.0), ValueError,
+     r"beta1 must lie in \[0, 1\)"),
+    ("Adam beta2 negative", lambda: Adam(beta2=-0.1), ValueError,
+     r"beta2 must lie in \[0, 1\)"),
+    ("Adam beta2 a str", lambda: Adam(beta2="x"), TypeError, r"beta2 must be a number"),
+    ("Adam eps 0", lambda: Adam(eps=0), ValueError,
+     r"eps must be a positive finite number"),
+    ("clip theta 0", lambda: clip_grad_norm(_grads(), 0.0), ValueError,
+     r"theta must be a positive finite number"),
+    ("clip theta a str", lambda: clip_grad_norm(_grads(), "1"), TypeError,
+     r"theta must be a positive number; got str"),
+    ("clip grads a list", lambda: clip_grad_norm(list(_grads().values()), 1.0),
+     TypeError,
+     r"grads must be a dict name -> numpy array"),
+    ("clip integer grads", lambda: clip_grad_norm({"W": np.ones(2, int)}, 1.0),
+     TypeError,
+     r"grads\['W'\] must be a floating numpy array; got int64"),
+    ("global_norm of a list", lambda: global_norm([np.ones(2)]), TypeError,
+     r"grads must be a dict"),
+    ("step params a list", lambda: SGD(0.1).step([np.ones(2)], {"W": np.ones(2)}),
+     TypeError, r"params must be a dict name -> numpy array"),
+    ("step grad a list", lambda: SGD(0.1).step({"W": np.ones(2)}, {"W": [1.0, 2.0]}),
+     TypeError, r"grads\['W'\] must be a floating numpy array; got list"),
+    ("step grad of another shape", lambda: Adam().step({"W": np.ones(2)},
+                                                       {"W": np.ones(3)}),
+     ValueError, r"grads\['W'\] must have shape \(2,\); got \(3,\)"),
+    ("Adam reused for other keys",
+     lambda: _adam_used_on("W").step({"V": np.ones(2)}, {"V": np.ones(2)}), ValueError,
+     r"use one optimiser per model"),
+]
+
+
+def _adam_used_on(key):
+    opt = Adam()
+    opt.step({key: np.ones(2)}, {key: np.ones(2)})
+    return opt
+
+
+@pytest.mark.parametrize("call, error, message", [c[1:] for c in OPTIM_CASES],
+                         ids=[c[0] for c in OPTIM_CASES])
+def test_bad_arguments_raise(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

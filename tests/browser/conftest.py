@@ -1,4 +1,5 @@
-"""Browser checks of the built book: every page of ``_toc.yml`` opened in headless Chromium.
+"""Browser checks of the built book: every page of ``_toc.yml`` opened in headless
+Chromium.
 
 Run them after a build (``make test`` does: ``book-strict`` then ``browser``)::
 
@@ -6,16 +7,21 @@ Run them after a build (``make test`` does: ``book-strict`` then ``browser``)::
     BOOK_HTML=/tmp/bk/_build/html .venv/bin/pytest tests/browser   # another build
 
 They need Playwright's Python package (the ``test`` extra) and a Chromium on PATH
-(``apt-get install -y chromium`` as root; or ``CHROMIUM=/path/to/chrome``). Without either they are
-skipped with that hint. Playwright's own browser download (``playwright install``) is not used.
+(``apt-get install -y chromium`` as root; or ``CHROMIUM=/path/to/chrome``). Without
+either they are skipped with that hint. Playwright's own browser download
+(``playwright install``) is not used.
 
-Collection: ``pytest tests`` (the unit run, before any book exists) leaves this directory out; the
-tests here are collected only when ``tests/browser`` (or a file in it) is named on the command line.
+Collection never errors. ``pytest tests`` (the unit run, before any book exists) reports
+each module here as skipped: they run only when ``tests/browser`` (or a file in it) is
+named on the command line. Named, a module is skipped with the reason when PyYAML (it
+reads ``_toc.yml``; the ``book`` extra installs it) is missing or there is no built
+book. A skipped module is not imported, so none of its imports can fail.
 
-Environment: ``BOOK_HTML`` the built HTML (default ``_build/html``), ``BOOK_TOC`` the table of
-contents (default ``_toc.yml``), ``BOOK_CONFIG`` (default ``_config.yml`` next to the toc; its
-folder is the book's root), ``BROWSER_WORKERS`` pages open at once (default 2), ``CHROMIUM``.
-Full-page screenshots go to ``<BOOK_HTML>/../screenshots/<docname>.png`` (``_build/screenshots/``);
+Environment: ``BOOK_HTML`` the built HTML (default ``_build/html``), ``BOOK_TOC`` the
+table of contents (default ``_toc.yml``), ``BOOK_CONFIG`` (default ``_config.yml`` next
+to the toc; its folder is the book's root), ``BROWSER_WORKERS`` pages open at once
+(default 2), ``CHROMIUM``. Full-page screenshots go to
+``<BOOK_HTML>/../screenshots/<docname>.png`` (``_build/screenshots/``);
 ``BROWSER_SCREENSHOTS=0`` skips them, which halves the run time.
 """
 
@@ -28,7 +34,13 @@ from pathlib import Path
 
 import pytest
 
-from browser_book import HERE, HTML_DIR, SCREENSHOTS, chromium_path, toc_entries
+HERE = Path(__file__).resolve().parent
+try:
+    import yaml  # noqa: F401  (browser_book reads _toc.yml with it)
+except ImportError:
+    browser_book = None
+else:
+    import browser_book
 
 
 # --------------------------------------------------------------------------- collection
@@ -44,19 +56,37 @@ def _named_on_command_line(config) -> bool:
     return False
 
 
-def pytest_ignore_collect(collection_path, config):
-    """Leave tests/browser out of ``pytest tests``; they need a built book."""
-    if collection_path.resolve().parent == HERE and not _named_on_command_line(config):
-        return True
+def _why_not_run(config) -> str | None:
+    """Why the modules here cannot run in this session, or None."""
+    if not _named_on_command_line(config):
+        return ("browser checks of the built book: run them with `make browser` (or "
+                "name tests/browser on the command line) after `make book`")
+    if browser_book is None:
+        return ("browser checks need PyYAML to read _toc.yml: "
+                ".venv/bin/pip install -c constraints.txt -e '.[book,test]'")
+    if not (browser_book.HTML_DIR / "index.html").is_file():
+        return (f"no built book at {browser_book.HTML_DIR}: run `make book` first "
+                f"(or point BOOK_HTML at a build)")
     return None
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """One clear error, not one per test, when there is no built book to check."""
-    ours = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
-    if ours and not (HTML_DIR / "index.html").is_file():
-        pytest.exit(f"tests/browser: no built book at {HTML_DIR}; run `make book` first "
-                    f"(or point BOOK_HTML at a build)", returncode=1)
+class _SkippedModule(pytest.Module):
+    """A test module reported as skipped without being imported."""
+
+    reason = ""
+
+    def collect(self):
+        pytest.skip(self.reason, allow_module_level=True)
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """Skip (never import) the modules here when they cannot run; see the docstring."""
+    reason = _why_not_run(parent.config)
+    if reason is None:
+        return None
+    module = _SkippedModule.from_parent(parent, path=module_path)
+    module.reason = reason
+    return module
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -69,9 +99,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def html_dir() -> Path:
-    if not (HTML_DIR / "index.html").is_file():
-        pytest.fail(f"no built book at {HTML_DIR}: run `make book` first (or set BOOK_HTML)")
-    return HTML_DIR
+    html = browser_book.HTML_DIR
+    if not (html / "index.html").is_file():
+        pytest.fail(f"no built book at {html}: run `make book` first "
+                    f"(or set BOOK_HTML)")
+    return html
 
 
 @pytest.fixture(scope="session")
@@ -88,25 +120,26 @@ def site(html_dir):
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """The Chromium to drive; skips the browser tests, saying how to enable them, if missing."""
+    """The Chromium to drive; if missing, skips the tests saying how to get it."""
     try:
         import playwright  # noqa: F401
     except ImportError:
-        pytest.skip("browser tests need Playwright: .venv/bin/pip install -c constraints.txt "
-                    "-e '.[test]' (make install does it)")
-    executable = chromium_path()
+        pytest.skip("browser tests need Playwright: .venv/bin/pip install "
+                    "-c constraints.txt -e '.[test]' (make install does it)")
+    executable = browser_book.chromium_path()
     if not executable:
-        pytest.skip("browser tests need Chromium: apt-get install -y chromium (as root), "
-                    "or CHROMIUM=/path/to/chromium")
+        pytest.skip("browser tests need Chromium: apt-get install -y chromium "
+                    "(as root), or CHROMIUM=/path/to/chromium")
     return executable
 
 
 @pytest.fixture(scope="session")
 def visits(chromium, site):
-    """Every toc page opened once in headless Chromium: {docname: Visit or exception}."""
+    """Every toc page opened once in headless Chromium: {docname: Visit or error}."""
     from browser_visit import visit_all
 
-    return visit_all(chromium, site, [e["docname"] for e in toc_entries()], SCREENSHOTS)
+    docnames = [e["docname"] for e in browser_book.toc_entries()]
+    return visit_all(chromium, site, docnames, browser_book.SCREENSHOTS)
 
 
 @pytest.fixture
