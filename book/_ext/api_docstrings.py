@@ -32,6 +32,8 @@ A local Sphinx extension (see ``_config.yml``) that does three things:
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -58,6 +60,7 @@ LABEL = re.compile(
 CODE_NAME = re.compile(r"([A-Za-z_][\w.]*)(?:\((?:[^()]|\([^()]*\))*\)?)?")
 # What a line ends with when the next one may start a new line with a label.
 CLAUSE_END = (".", ":", ";", ")", "]", "}")
+FIELD_ALIAS = re.compile(r"Alias for field number \d+")
 LINKABLE_BY_NAME = {"function", "class", "exception"}
 # Inline code in these is never turned into a link.
 SKIP_INSIDE = (
@@ -172,8 +175,36 @@ class DocstringDirective(SphinxDirective):
         return [box]
 
 
+def field_comment(name: str) -> str | None:
+    """The comment after a NamedTuple field in its class (``X: ndarray  # (T, B)``)."""
+    *owner_path, field = name.split(".")
+    for cut in range(len(owner_path), 0, -1):  # the longest importable module prefix
+        try:
+            owner = importlib.import_module(".".join(owner_path[:cut]))
+        except ImportError:
+            continue
+        for attr in owner_path[cut:]:
+            owner = getattr(owner, attr, None)
+        break
+    else:
+        return None
+    try:
+        source = inspect.getsource(owner)
+    except (OSError, TypeError):
+        return None
+    m = re.search(rf"^\s+{re.escape(field)}\s*:[^#\n]*#\s*(.+)$", source, re.MULTILINE)
+    return m.group(1).strip() if m else None
+
+
 def wrap_docstring(app, what, name, obj, options, lines: list[str]) -> None:
-    """Hand a docstring to the directive instead of the reStructuredText parser."""
+    """Hand a docstring to the directive instead of the reStructuredText parser.
+
+    A NamedTuple field's generated docstring ("Alias for field number 0") is replaced by
+    the comment that follows the field in the source, or dropped if there is none.
+    """
+    if what == "attribute" and len(lines) and FIELD_ALIAS.fullmatch(lines[0].strip()):
+        comment = field_comment(name)
+        lines[:] = [comment] if comment else []
     if not any(line.strip() for line in lines):
         return
     body = ["   " + line if line.strip() else "" for line in lines]
