@@ -68,6 +68,18 @@ def test_docstring_paragraphs_formulas_lists_and_code():
     assert items == ["first: an item that continues here", "second | item with *stars"]
 
 
+def test_spaced_out_equations_stay_preformatted():
+    lines = [
+        "Backward of one step:",
+        "dA_t = dH_t ⊙ φ'(A_t);  dX_t = dA_t W_xhᵀ;",
+        "dW_xh = X_tᵀ dA_t;  db_h = Σ_rows dA_t.",
+        "A sentence = prose with single spaces only.",
+    ]
+    body = api_docstrings.render_docstring(lines)
+    assert kinds(body) == ["paragraph", "literal_block", "paragraph"]
+    assert body[1].astext() == "\n".join(lines[1:3])
+
+
 def test_label_after_an_unfinished_line_does_not_break_it():
     lines = ["The parameters live in one flat", "dict: E."]
     body = api_docstrings.render_docstring(lines)

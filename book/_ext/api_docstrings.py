@@ -13,7 +13,8 @@ A local Sphinx extension (see ``_config.yml``) that does three things:
    - a blank line separates paragraphs; within one, lines are joined, except that a
      line opening with a label ("Returns …", "X: (T, B, D) …", "Shapes: …") after a
      line that ended a sentence or clause starts a new line;
-   - lines indented deeper than their paragraph (aligned equations) stay preformatted;
+   - lines indented deeper than their paragraph (aligned equations) stay preformatted,
+     and so do equations laid out with runs of spaces ("dX = …;  dH = …");
    - lines starting with "- " or "* " are list items (continued by deeper lines);
    - ``name`` and :func:`name` are inline code.
 
@@ -60,6 +61,8 @@ LABEL = re.compile(
 CODE_NAME = re.compile(r"([A-Za-z_][\w.]*)(?:\((?:[^()]|\([^()]*\))*\)?)?")
 # What a line ends with when the next one may start a new line with a label.
 CLAUSE_END = (".", ":", ";", ")", "]", "}")
+# An unindented line of equations set apart by runs of spaces: "dA = …;  dX = dA W;".
+FORMULA_LINE = re.compile(r"=.*\S {2,}\S|\S {2,}\S.*=")
 FIELD_ALIAS = re.compile(r"Alias for field number \d+")
 LINKABLE_BY_NAME = {"function", "class", "exception"}
 # Inline code in these is never turned into a link.
@@ -150,7 +153,7 @@ def render_docstring(lines: list[str]) -> list[nodes.Node]:
             items.append([line[indent + bullet.end():].strip()])
         elif items and indent > base:
             items[-1].append(line.strip())
-        elif indent > base:
+        elif indent > base or FORMULA_LINE.search(line):
             flush_prose()
             flush_items()
             pre.append(line)
