@@ -55,9 +55,44 @@ book-strict: install
 browser: install
 	$(BIN)/pytest -p no:cacheprovider tests/browser
 
-lab: install
+# make lab: JupyterLab (the `lab` extra, pinned in constraints.txt) on WORKING COPIES of the
+# notebooks in lab/ (gitignored). Running and saving them never changes book/, whose stored
+# outputs nbval compares. A notebook is copied only if lab/ has no copy yet, so a learner's
+# edits survive the next `make lab` (delete lab/NAME.ipynb to get a fresh one). The notebooks
+# need nothing beside themselves: rnn is installed (editable), the corpus is a package.
+# The kernels this lab starts load IPython's autoreload (a config in LAB_IPYTHONDIR, used by
+# make lab only), so a change to rnn/*.py applies from the next cell run, without a restart.
+# Root (a container) needs --allow-root; a user does not get it. Extra options: LAB_ARGS,
+# e.g. make lab LAB_ARGS="--no-browser --port=8890".
+LAB_DIR := lab
+LAB_IPYTHONDIR := $(VENV)/ipython-lab
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_ARGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab]"
-	$(BIN)/jupyter lab book
+	@touch $@
+
+lab: $(LAB_STAMP)
+	@mkdir -p $(LAB_DIR) $(LAB_IPYTHONDIR)/profile_default
+	@printf '%s\n' '# Written by make lab (Makefile): reload changed modules before each cell.' \
+	  'c.InteractiveShellApp.extensions = ["autoreload"]' \
+	  'c.InteractiveShellApp.exec_lines = ["%autoreload 2"]' \
+	  > $(LAB_IPYTHONDIR)/profile_default/ipython_kernel_config.py
+	@new=0; kept=0; \
+	for nb in $(NOTEBOOKS); do \
+	  if [ -e "$(LAB_DIR)/$${nb##*/}" ]; then kept=$$((kept + 1)); \
+	  else cp "$$nb" $(LAB_DIR)/ && new=$$((new + 1)); fi; \
+	done; \
+	echo "make lab: working copies of the notebooks in $(LAB_DIR)/ ($$new copied from book/," \
+	  "$$kept already there and left as they are; delete one to get a fresh copy)."; \
+	echo "make lab: book/ is not opened; save your work in $(LAB_DIR)/, copy a change you" \
+	  "want to keep into book/ (see CONTRIBUTING.md)."; \
+	echo "make lab: kernels reload rnn when its files change (IPython autoreload, configured" \
+	  "in $(LAB_IPYTHONDIR) for this lab only).$(if $(LAB_ROOT), Running as root: --allow-root.)"
+	IPYTHONDIR="$(abspath $(LAB_IPYTHONDIR))" exec $(BIN)/jupyter lab $(LAB_ROOT) \
+	  --ServerApp.root_dir=$(LAB_DIR) $(LAB_ARGS)
 
 # Re-execute every notebook top to bottom in a fresh kernel and store its outputs.
 refresh: install
