@@ -5,8 +5,8 @@ One flat module per idea, in the order the book introduces them:
 - ``functional``, ``gradcheck``: softmax, cross-entropy, sigmoid; central-difference
   gradient checks
 - ``data``, ``ngram``, ``autoregressive``, ``embedding``: corpora (names, Shakespeare),
-  vocabularies, minibatches; n-gram language models (Kneser–Ney) and perplexity; AR(τ)
-  models; embedding lookups
+  vocabularies, minibatches; n-gram language models (Kneser–Ney) and perplexity;
+  AR(τ) models; embedding lookups
 - ``rnn_layer``, ``bptt``, ``gru``, ``lstm``, ``layers``: the recurrent layers with
   hand-written backpropagation through time; truncated BPTT; bidirectional and stacked
   layers
@@ -14,10 +14,14 @@ One flat module per idea, in the order the book introduces them:
   SGD/Adam and gradient clipping, the training loop, sampling, saving and loading
 - ``experiment``: a named recipe run over several seeds, and a comparison that calls a
   difference real only beyond a stated multiple of its standard error
-- ``tasks``, ``diagrams``, ``interop``: generated tasks and sequence classifiers; the
-  book's diagrams; conversion to and from PyTorch's and Keras' parameter layouts
+- ``tasks``, ``interop``: generated tasks and sequence classifiers; conversion to and
+  from PyTorch's and Keras' parameter layouts
+- ``diagrams``: the book's box-and-arrow figures (book-only, needs matplotlib)
 
-``import rnn`` imports them all, so ``rnn.layers.recurrent_forward`` works after it.
+``import rnn`` imports all of them except ``diagrams``, so
+``rnn.layers.recurrent_forward`` works after it and the core needs numpy only. The
+book-only ``rnn.diagrams`` is imported explicitly, where a figure is drawn:
+``from rnn.diagrams import draw_rnn_cell``.
 """
 
 from rnn import functional, gradcheck  # noqa: F401  (the pieces everything else uses)
@@ -25,6 +29,6 @@ from rnn import data, ngram, autoregressive, embedding  # noqa: F401
 from rnn import rnn_layer, bptt, gru, lstm, layers  # noqa: F401
 from rnn import model, optim, train, generate, checkpoint  # noqa: F401
 from rnn import experiment  # noqa: F401  (uses data, model, optim and train)
-from rnn import tasks, diagrams, interop  # noqa: F401
+from rnn import tasks, interop  # noqa: F401
 
 __version__ = "0.1.0"

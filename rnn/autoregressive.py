@@ -1,11 +1,14 @@
-"""A linear autoregressive model AR(τ) of a real-valued series: chapter 2's first sequence model.
+"""A linear autoregressive model AR(τ) of a real-valued series: chapter 2's first
+sequence model.
 
-The Markov assumption of order τ says x_t depends on the past only through its last τ values, and the
-linear model predicts
+The Markov assumption of order τ says x_t depends on the past only through its last τ
+values, and the linear model predicts
 
-    x̂_t = w_1 x_{t−τ} + w_2 x_{t−τ+1} + … + w_τ x_{t−1} + b = [x_{t−τ}, …, x_{t−1}] w + b.
+    x̂_t = w_1 x_{t−τ} + w_2 x_{t−τ+1} + … + w_τ x_{t−1} + b
+        = [x_{t−τ}, …, x_{t−1}] w + b.
 
-Indices in code are 0-based: the series is x[0], …, x[T−1], and ``w[0]`` multiplies the *oldest* lag.
+Indices in code are 0-based: the series is x[0], …, x[T−1], and ``w[0]`` multiplies the
+*oldest* lag.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import numpy as np
 def noisy_sine(
     T: int, rng: np.random.Generator, period: float = 100.0, noise: float = 0.2
 ) -> np.ndarray:
-    """x_t = sin(2π t / period) + noise · ε_t for t = 0, …, T−1, with ε_t ~ N(0, 1) independent.
+    """x_t = sin(2π t / period) + noise · ε_t for t = 0, …, T−1, with ε_t ~ N(0, 1)
+    independent.
 
-    T: length; rng: random generator; period: length of one cycle in steps; noise: standard deviation
-    of the additive Gaussian noise. Returns x of shape (T,), float64.
+    T: length; rng: random generator; period: length of one cycle in steps; noise:
+    standard deviation of the additive Gaussian noise. Returns x of shape (T,), float64.
     """
     if T < 1:
         raise ValueError(f"T must be a positive length; got {T}")
@@ -53,10 +57,12 @@ def _check_params(x: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, i
 
 
 def lag_features(x: np.ndarray, tau: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training pairs of an AR(τ) model: feature rows [x_{t−τ}, …, x_{t−1}] and targets x_t, t = τ, …, T−1.
+    """Training pairs of an AR(τ) model: feature rows [x_{t−τ}, …, x_{t−1}] and targets
+    x_t, t = τ, …, T−1.
 
-    x: (T,) series; tau: order τ ≥ 1 with T > τ. Returns F of shape (T−τ, τ) with F[i] = x[i : i+τ]
-    and y of shape (T−τ,) with y[i] = x[i+τ]. F is a fresh array (not a view of x).
+    x: (T,) series; tau: order τ ≥ 1 with T > τ. Returns F of shape (T−τ, τ) with
+    F[i] = x[i : i+τ] and y of shape (T−τ,) with y[i] = x[i+τ]. F is a fresh array (not
+    a view of x).
     """
     x = _check_series(x)
     if int(tau) != tau or tau < 1:
@@ -64,7 +70,8 @@ def lag_features(x: np.ndarray, tau: int) -> tuple[np.ndarray, np.ndarray]:
     tau = int(tau)
     if len(x) <= tau:
         raise ValueError(
-            f"need len(x) > tau to form one training pair; got len(x)={len(x)}, tau={tau}"
+            "need len(x) > tau to form one training pair; "
+            f"got len(x)={len(x)}, tau={tau}"
         )
     F = np.lib.stride_tricks.sliding_window_view(x, tau)[:-1].copy()
     y = x[tau:].copy()
@@ -76,27 +83,31 @@ def fit_linear_ar(
 ) -> tuple[np.ndarray, float]:
     """Least squares min_{w,b} ‖F w + b − y‖² + ridge · ‖w‖², solved in closed form.
 
-    With A = [F 1] (a column of ones appended for the bias) and θ = [w; b], the minimiser solves the
-    normal equations (AᵀA + ridge · P) θ = Aᵀy, where P is the identity with a 0 in the bias corner
-    (the bias is not penalised). F: (N, τ) lag features; y: (N,) targets; ridge ≥ 0.
+    With A = [F 1] (a column of ones appended for the bias) and θ = [w; b], the
+    minimiser solves the normal equations (AᵀA + ridge · P) θ = Aᵀy, where P is the
+    identity with a 0 in the bias corner (the bias is not penalised).
+    F: (N, τ) lag features; y: (N,) targets; ridge ≥ 0.
     Returns w of shape (τ,) and F's dtype, and b as a Python float.
     """
     F = np.asarray(F)
     y = np.asarray(y)
     if F.ndim != 2 or y.ndim != 1 or F.shape[0] != y.shape[0]:
         raise ValueError(
-            f"need F of shape (N, tau) and y of shape (N,); got F {F.shape} and y {y.shape}"
+            "need F of shape (N, tau) and y of shape (N,); "
+            f"got F {F.shape} and y {y.shape}"
         )
     if not (np.issubdtype(F.dtype, np.floating) and F.dtype == y.dtype):
         raise TypeError(
-            f"F and y must be float arrays of one dtype; got F {F.dtype} and y {y.dtype}"
+            "F and y must be float arrays of one dtype; "
+            f"got F {F.dtype} and y {y.dtype}"
         )
     if ridge < 0:
         raise ValueError(f"ridge must be >= 0; got {ridge}")
     N, tau = F.shape
     if N < tau + 1 and ridge == 0:
         raise ValueError(
-            f"{N} equations cannot determine {tau + 1} unknowns; use more data or ridge > 0"
+            f"{N} equations cannot determine {tau + 1} unknowns; "
+            "use more data or ridge > 0"
         )
     A = np.hstack([F, np.ones((N, 1), dtype=F.dtype)]).astype(np.float64)
     P = np.eye(tau + 1)
@@ -112,10 +123,11 @@ def fit_linear_ar(
 
 
 def predict_one_step(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
-    """One-step-ahead predictions x̂_t = [x_{t−τ}, …, x_{t−1}] w + b from the *true* past, t = τ, …, T−1.
+    """One-step-ahead predictions x̂_t = [x_{t−τ}, …, x_{t−1}] w + b from the *true*
+    past, t = τ, …, T−1.
 
-    x: (T,) series; w: (τ,) weights (oldest lag first) of x's dtype; b: scalar. Returns (T−τ,),
-    aligned with the targets x[τ:] (the y of :func:`lag_features`).
+    x: (T,) series; w: (τ,) weights (oldest lag first) of x's dtype; b: scalar.
+    Returns (T−τ,), aligned with the targets x[τ:] (the y of :func:`lag_features`).
     """
     w, tau = _check_params(x, w, b)
     F, _ = lag_features(x, tau)
@@ -123,11 +135,13 @@ def predict_one_step(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
 
 
 def predict_k_step(x: np.ndarray, w: np.ndarray, b: float, k: int) -> np.ndarray:
-    """k-step-ahead predictions for every start: from the true x_{s−τ}, …, x_{s−1}, predict x_s, feed it back,
-    and so on k times; the k-th prediction estimates x_{s+k−1} and used k−1 of the model's own outputs.
+    """k-step-ahead predictions for every start: from the true x_{s−τ}, …, x_{s−1},
+    predict x_s, feed it back, and so on k times; the k-th prediction estimates
+    x_{s+k−1} and used k−1 of the model's own outputs.
 
     x: (T,) series; w: (τ,) weights of x's dtype; b: scalar; k ≥ 1 with T ≥ τ + k.
-    Returns (T−τ−k+1,) predictions aligned with the targets x[τ+k−1:]. k = 1 is :func:`predict_one_step`.
+    Returns (T−τ−k+1,) predictions aligned with the targets x[τ+k−1:].
+    k = 1 is :func:`predict_one_step`.
     """
     w, tau = _check_params(x, w, b)
     if int(k) != k or k < 1:
@@ -136,23 +150,23 @@ def predict_k_step(x: np.ndarray, w: np.ndarray, b: float, k: int) -> np.ndarray
     if len(x) < tau + k:
         raise ValueError(f"need len(x) >= tau + k = {tau + k}; got len(x)={len(x)}")
     N = len(x) - tau - k + 1
-    window = np.lib.stride_tricks.sliding_window_view(x, tau)[
-        :N
-    ].copy()  # (N, τ) true pasts
+    # (N, τ) true pasts
+    window = np.lib.stride_tricks.sliding_window_view(x, tau)[:N].copy()
     for _ in range(k):
         pred = window @ w + b  # (N,) next value for every start
-        window = np.hstack(
-            [window[:, 1:], pred[:, None]]
-        )  # slide: drop the oldest, append the guess
+        # slide: drop the oldest, append the guess
+        window = np.hstack([window[:, 1:], pred[:, None]])
     return pred
 
 
 def forecast(history: np.ndarray, w: np.ndarray, b: float, steps: int) -> np.ndarray:
-    """Free-running forecast: continue ``history`` for ``steps`` values, each computed from the previous τ
-    values, which after the first τ steps are all the model's own predictions.
+    """Free-running forecast: continue ``history`` for ``steps`` values, each computed
+    from the previous τ values, which after the first τ steps are all the model's own
+    predictions.
 
-    history: (L,) observed values with L ≥ τ (only the last τ are used); w: (τ,); b: scalar; steps ≥ 0.
-    Returns (steps,), the predictions of the values that follow history.
+    history: (L,) observed values with L ≥ τ (only the last τ are used); w: (τ,);
+    b: scalar; steps ≥ 0. Returns (steps,), the predictions of the values that follow
+    history.
     """
     w, tau = _check_params(history, w, b)
     if len(history) < tau:

@@ -1,10 +1,15 @@
-"""Box-and-arrow drawings of recurrent networks, drawn with matplotlib onto Axes the caller provides.
+"""Box-and-arrow drawings of recurrent networks, drawn with matplotlib onto Axes the
+caller provides.
 
-Every figure of the book is drawn by the book: no image comes from outside. Each ``draw_*`` function takes
-one Axes (or a few), draws shapes, arrows and mathtext labels in the book's notation (X_t, H_t, O_t, W_xh,
-W_hh, W_hq, …) and turns the axis frame off. The colours are mid-tone fills with dark text and dark-grey
-edges, so the boxes stay legible on light and dark page themes. Labels use mathtext only (no CJK glyphs,
+Every figure of the book is drawn by the book: no image comes from outside. Each
+``draw_*`` function takes one Axes (or a few), draws shapes, arrows and mathtext labels
+in the book's notation (X_t, H_t, O_t, W_xh, W_hh, W_hq, …) and turns the axis frame
+off. The colours are mid-tone fills with dark text and dark-grey edges, so the boxes
+stay legible on light and dark page themes. Labels use mathtext only (no CJK glyphs,
 which a reader's fonts may lack).
+
+This module is book-only: ``import rnn`` does not load it (nor matplotlib). Import it
+explicitly, e.g. ``from rnn.diagrams import draw_folded_and_unrolled``:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3))
     draw_folded_and_unrolled(ax1, ax2, T=4)
@@ -19,7 +24,8 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 COLORS = {
     "input": "#8db6e0",  # X_t: blue
     "hidden": "#8fcf8f",  # H_t: green
-    "hidden2": "#c7b2e8",  # a second state (backward direction, upper layer, memory cell): lilac
+    # a second state (backward direction, upper layer, memory cell): lilac
+    "hidden2": "#c7b2e8",
     "output": "#f2b27a",  # O_t: orange
     "gate": "#f0d36e",  # σ gates: yellow
     "op": "#d9d9d9",  # element-wise operations: grey
@@ -29,9 +35,9 @@ EDGE = "#404040"
 ARROW = "#5a5a5a"
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Shared helpers
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _box(
@@ -44,7 +50,8 @@ def _box(
     h: float = 0.5,
     fontsize: float = 10,
 ) -> tuple[float, float, float, float]:
-    """A rounded box centred at (x, y) with a label; returns its (x, y, w, h) for arrows."""
+    """A rounded box centred at (x, y) with a label; returns its (x, y, w, h) for
+    arrows."""
     ax.add_patch(
         FancyBboxPatch(
             (x - w / 2, y - h / 2),
@@ -69,7 +76,8 @@ def _op(
     role: str = "op",
     fontsize: float = 9,
 ) -> tuple[float, float, float, float]:
-    """A small circle for an element-wise operation (+, ⊙, 1 −); returns its bounding (x, y, w, h)."""
+    """A small circle for an element-wise operation (+, ⊙, 1 −); returns its bounding
+    (x, y, w, h)."""
     ax.add_patch(
         Circle((x, y), r, facecolor=COLORS[role], edgecolor=EDGE, linewidth=1.2)
     )
@@ -78,7 +86,8 @@ def _op(
 
 
 def _edge_point(shape, toward: tuple[float, float]) -> tuple[float, float]:
-    """Where the straight line from the centre of ``shape`` (x, y, w, h) towards ``toward`` leaves the shape."""
+    """Where the straight line from the centre of ``shape`` (x, y, w, h) towards
+    ``toward`` leaves the shape."""
     x, y, w, h = shape
     dx, dy = toward[0] - x, toward[1] - y
     if dx == 0 and dy == 0:
@@ -101,8 +110,9 @@ def _arrow(
     style: str = "-|>",
     color: str = ARROW,
 ) -> None:
-    """An arrow between two shapes (x, y, w, h) or points (x, y), clipped at the shapes' borders,
-    with an optional label near its middle (shifted by label_offset)."""
+    """An arrow between two shapes (x, y, w, h) or points (x, y), clipped at the
+    shapes' borders, with an optional label near its middle (shifted by
+    label_offset)."""
     p = start[:2] if len(start) == 2 else _edge_point(start, end[:2])
     q = end[:2] if len(end) == 2 else _edge_point(end, start[:2])
     ax.add_patch(
@@ -119,14 +129,14 @@ def _arrow(
         )
     )
     if label:
-        mx, my = (p[0] + q[0]) / 2 + label_offset[0], (p[1] + q[1]) / 2 + label_offset[
-            1
-        ]
+        mx = (p[0] + q[0]) / 2 + label_offset[0]
+        my = (p[1] + q[1]) / 2 + label_offset[1]
         ax.text(mx, my, label, ha="center", va="center", fontsize=fontsize, color=TEXT)
 
 
 def _self_loop(ax: Axes, shape, label: str) -> None:
-    """A loop leaving the right side of a box and coming back into it: the recurrence of a folded network."""
+    """A loop leaving the right side of a box and coming back into it: the recurrence
+    of a folded network."""
     x, y, w, h = shape
     ax.add_patch(
         FancyArrowPatch(
@@ -168,20 +178,21 @@ def _chain(
     x0: float = 1.0,
     first: int = 1,
 ) -> list:
-    """A row of T boxes labelled symbol_t, t = first..first+T−1, at height y; returns the shapes."""
+    """A row of T boxes labelled symbol_t, t = first..first+T−1, at height y; returns
+    the shapes."""
     return [
         _box(ax, x0 + i * dx, y, f"${symbol}_{{{i + first}}}$", role) for i in range(T)
     ]
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Chapter 1: folding, unrolling, design patterns, input/output shapes
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def draw_folded_and_unrolled(ax_folded: Axes, ax_unrolled: Axes, T: int = 4) -> None:
-    """Left: the folded RNN, one cell with a self-loop W_hh. Right: the same network unrolled over T steps,
-    every copy using the same W_xh, W_hh and W_hq."""
+    """Left: the folded RNN, one cell with a self-loop W_hh. Right: the same network
+    unrolled over T steps, every copy using the same W_xh, W_hh and W_hq."""
     _canvas(ax_folded, (-0.2, 3.0), (-0.5, 3.5), "folded")
     x, h, o = (
         _box(ax_folded, 1.0, y, s, r)
@@ -225,8 +236,10 @@ def draw_folded_and_unrolled(ax_folded: Axes, ax_unrolled: Axes, T: int = 4) -> 
 
 
 def draw_design_patterns(axes) -> None:
-    """The three recurrent designs (three Axes): (a) an output at every step and hidden-to-hidden recurrence;
-    (b) an output at every step and recurrence only from the output O_{t−1} to the next hidden state;
+    """The three recurrent designs (three Axes):
+    (a) an output at every step and hidden-to-hidden recurrence;
+    (b) an output at every step and recurrence only from the output O_{t−1} to the next
+    hidden state;
     (c) hidden-to-hidden recurrence that reads the whole sequence, then one output O_T.
     """
     titles = [
@@ -264,8 +277,9 @@ def draw_design_patterns(axes) -> None:
 
 
 def draw_io_shapes(axes) -> None:
-    """Three Axes: many-to-many (an output per input, e.g. tagging), many-to-one (one output after the
-    sequence, e.g. sentiment) and one-to-many (one input, a sequence out, e.g. generating a caption).
+    """Three Axes: many-to-many (an output per input, e.g. tagging), many-to-one (one
+    output after the sequence, e.g. sentiment) and one-to-many (one input, a sequence
+    out, e.g. generating a caption).
     """
     T, dx = 4, 1.2
     configs = [
@@ -294,13 +308,14 @@ def draw_io_shapes(axes) -> None:
             )
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Cells
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _cell_frame(ax: Axes, title: str) -> None:
-    """The canvas of a cell diagram, with the cell's outline dashed; inputs enter from the left and bottom."""
+    """The canvas of a cell diagram, with the cell's outline dashed; inputs enter from
+    the left and bottom."""
     _canvas(ax, (-0.9, 10.3), (-1.4, 5.3), title)
     ax.add_patch(
         FancyBboxPatch(
@@ -317,7 +332,8 @@ def _cell_frame(ax: Axes, title: str) -> None:
 
 
 def draw_rnn_cell(ax: Axes) -> None:
-    """The vanilla cell: H_t = tanh(X_t W_xh + H_{t−1} W_hh + b_h); H_t goes to the output and the next step."""
+    """The vanilla cell: H_t = tanh(X_t W_xh + H_{t−1} W_hh + b_h); H_t goes to the
+    output and the next step."""
     _cell_frame(ax, "vanilla RNN cell")
     add = _op(ax, 3.5, 2.0, "$+$", r=0.3, fontsize=11)
     act = _box(ax, 5.8, 2.0, r"$\tanh$", "hidden", w=1.2, h=0.7, fontsize=11)
@@ -346,8 +362,9 @@ def draw_rnn_cell(ax: Axes) -> None:
 
 
 def draw_gru_cell(ax: Axes) -> None:
-    """The GRU cell: reset gate R_t, update gate Z_t, candidate H̃_t = tanh(X_t W_xh + (R_t ⊙ H_{t−1}) W_hh + b_h)
-    and H_t = Z_t ⊙ H_{t−1} + (1 − Z_t) ⊙ H̃_t."""
+    """The GRU cell: reset gate R_t, update gate Z_t, candidate
+    H̃_t = tanh(X_t W_xh + (R_t ⊙ H_{t−1}) W_hh + b_h) and
+    H_t = Z_t ⊙ H_{t−1} + (1 − Z_t) ⊙ H̃_t."""
     _cell_frame(ax, "GRU cell")
     top, bus = 4.0, 0.0
     r = _box(ax, 1.8, 1.3, "$R_t$: $\\sigma$", "gate", w=1.1, h=0.6)
@@ -386,8 +403,8 @@ def draw_gru_cell(ax: Axes) -> None:
 
 
 def draw_lstm_cell(ax: Axes) -> None:
-    """The LSTM cell: forget, input and output gates F_t, I_t, O_t, candidate C̃_t, memory
-    C_t = F_t ⊙ C_{t−1} + I_t ⊙ C̃_t and H_t = O_t ⊙ tanh(C_t)."""
+    """The LSTM cell: forget, input and output gates F_t, I_t, O_t, candidate C̃_t,
+    memory C_t = F_t ⊙ C_{t−1} + I_t ⊙ C̃_t and H_t = O_t ⊙ tanh(C_t)."""
     _cell_frame(ax, "LSTM cell")
     top, bus = 4.0, 0.0
     f, i, c, o = (
@@ -439,14 +456,14 @@ def draw_lstm_cell(ax: Axes) -> None:
     _arrow(ax, o, out)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Bidirectional and stacked networks
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def draw_bidirectional(ax: Axes, T: int = 4) -> None:
-    """A bidirectional RNN unrolled over T steps: forward states read left to right, backward states right to
-    left, and the output at step t sees both, [H→_t, H←_t]."""
+    """A bidirectional RNN unrolled over T steps: forward states read left to right,
+    backward states right to left, and the output at step t sees both, [H→_t, H←_t]."""
     dx = 1.6
     _canvas(
         ax, (0.2, 1.0 + (T - 1) * dx + 0.8), (-0.5, 4.7), f"bidirectional RNN, T = {T}"
@@ -478,12 +495,10 @@ def draw_bidirectional(ax: Axes, T: int = 4) -> None:
     for t in range(T):
         x = 1.0 + t * dx
         _arrow(ax, xs[t], fwd[t])
-        _arrow(
-            ax, (x - 0.3, 0.55), (x - 0.3, 2.45), rad=-0.3
-        )  # X_t to the backward state, on the left
-        _arrow(
-            ax, (x + 0.3, 1.75), (x + 0.3, 3.65), rad=0.3
-        )  # forward state to O_t, on the right
+        # X_t to the backward state, on the left
+        _arrow(ax, (x - 0.3, 0.55), (x - 0.3, 2.45), rad=-0.3)
+        # forward state to O_t, on the right
+        _arrow(ax, (x + 0.3, 1.75), (x + 0.3, 3.65), rad=0.3)
         _arrow(ax, bwd[t], os_[t])
         if t > 0:
             _arrow(ax, fwd[t - 1], fwd[t])
@@ -491,8 +506,9 @@ def draw_bidirectional(ax: Axes, T: int = 4) -> None:
 
 
 def draw_stacked(ax: Axes, T: int = 4, layers: int = 2) -> None:
-    """A deep (stacked) RNN over T steps: layer l reads the states H^(l−1)_t of the layer below (H^(0)_t = X_t)
-    and passes its own state along time; the top layer feeds the outputs."""
+    """A deep (stacked) RNN over T steps: layer l reads the states H^(l−1)_t of the
+    layer below (H^(0)_t = X_t) and passes its own state along time; the top layer feeds
+    the outputs."""
     dx, dy = 1.6, 1.2
     top = 0.3 + (layers + 1) * dy
     _canvas(
