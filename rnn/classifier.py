@@ -41,7 +41,8 @@ from rnn.layers import (
     recurrent_backward,
     recurrent_forward,
 )
-from rnn.optim import check_optimizer, clip_grad_norm, global_norm
+from rnn.optim import check_optimizer
+from rnn.train import DIVERGENCE_FACTOR, History, _check_max_loss, _train_loop
 
 
 @dataclass
@@ -350,7 +351,8 @@ def train_sequence_model(
     seed: int,
     record_grad_norm: bool = True,
     on_nonfinite: str = "raise",
-) -> dict[str, Any]:
+    max_loss: float | None = math.inf,
+) -> History:
     """Minibatch training: shuffle the N rows every epoch, and for each minibatch
     compute the loss and gradients, clip them to norm θ = clip if given
     (g ← min(1, θ/‖g‖) g), and take an optimizer step. Updates model.params in place.
@@ -360,14 +362,24 @@ def train_sequence_model(
     seed: an int seed or a numpy Generator, for the shuffling. Every argument, including
     that targets have one row per row of ids and that the parameters are finite, is
     checked before the first step.
-    on_nonfinite: what to do when the loss or the gradient norm is NaN or infinite —
-    "raise" a FloatingPointError, or "stop" training and record it (used to show
-    divergence).
-    Returns a history dict: "loss" (one float per step), "grad_norm" (‖g‖ before
-    clipping, per step; empty if record_grad_norm=False and clip is None), "steps"
-    (number of updates taken), "stopped" (None, or a message saying at which step the
-    loss or gradient became non-finite; the failing step's values are the last
-    entries).
+
+    The loop, its History and its divergence checks are those of
+    ``rnn.train.train_language_model`` (``rnn.train._train_loop``): training diverges
+    when the loss or the gradient norm is NaN or infinite, when a parameter becomes so
+    after a step, or when a minibatch's loss exceeds ``max_loss`` nats. max_loss: by
+    default math.inf, no limit, so that chapter 7 can show a loss climbing to 10¹² on
+    its way to NaN; None sets the language model's limit, 10 · ln Q, ten times the
+    loss of a uniform guess among the Q classes.
+    on_nonfinite: what to do when training diverges — "raise" a FloatingPointError
+    naming the epoch and the step, or "stop" training and return the History with the
+    message in ``stopped`` (used to show divergence).
+
+    Returns a ``rnn.train.History``, which also reads like the dict this function
+    returned before: history["loss"] (one float per step), history["grad_norm"] (‖g‖
+    before clipping, per step; empty if record_grad_norm=False and clip is None),
+    history["steps"] (number of updates applied), history["stopped"] (None, or the
+    divergence message; the failing step's loss and gradient norm are the last
+    entries). It also has train_ppl, exp of the mean loss per epoch, and elapsed.
     """
     _check_model(model, "train_sequence_model")
     ids = check_ids(ids, model.vocab_size, "ids")
@@ -378,39 +390,31 @@ def train_sequence_model(
         raise ValueError(f"on_nonfinite must be 'raise' or 'stop'; "
                          f"got {on_nonfinite!r}")
     if clip is not None:
-        check_positive_number(clip, "clip (None for no clipping)")
+        clip = check_positive_number(clip, "clip (None for no clipping)")
+    Q = model.num_classes
+    if max_loss is None:
+        max_loss = DIVERGENCE_FACTOR * math.log(Q) if Q > 1 else math.inf
+    else:
+        max_loss = _check_max_loss(max_loss, "10 · ln Q")
     check_optimizer(optimizer)
     targets = _check_targets(model, targets, ids.shape, "N")
     mask = _check_mask(mask, ids.shape, model.per_step)
     rng = as_rng(seed, "seed")
-    history: dict[str, Any] = {"loss": [], "grad_norm": [], "steps": 0, "stopped": None}
-    for epoch in range(epochs):
+
+    def minibatches(rng: np.random.Generator):
+        """The rows in a new random order, batch_size at a time."""
         order = rng.permutation(N)
         for start in range(0, N, batch_size):
             rows = order[start:start + batch_size]
-            # non-finite values are detected below
-            with np.errstate(over="ignore", invalid="ignore"):
-                rows_mask = None if mask is None else mask[rows]
-                loss, grads = _sequence_loss_and_grads(model, ids[rows], targets[rows],
-                                                       rows_mask)
-                norm = (global_norm(grads) if (record_grad_norm or clip is not None)
-                        else None)
-            history["loss"].append(loss)
-            if norm is not None:
-                history["grad_norm"].append(norm)
-            if not (math.isfinite(loss) and (norm is None or math.isfinite(norm))):
-                message = (f"training diverged at step {history['steps'] + 1} "
-                           f"(epoch {epoch + 1}): loss = {loss}, gradient norm = "
-                           f"{norm}; lower the learning rate or clip the gradients "
-                           f"(clip=θ)")
-                if on_nonfinite == "raise":
-                    raise FloatingPointError(message)
-                history["stopped"] = message
-                return history
-            # an overflow shows up as a non-finite loss next
-            with np.errstate(over="ignore", invalid="ignore"):
-                if clip is not None:
-                    clip_grad_norm(grads, clip)
-                optimizer.step(model.params, grads)
-            history["steps"] += 1
-    return history
+            yield ids[rows], targets[rows], None if mask is None else mask[rows]
+
+    def loss_and_grads(batch, state):
+        """One minibatch; no state passes from one minibatch to the next."""
+        loss, grads = _sequence_loss_and_grads(model, *batch)
+        return loss, grads, None
+
+    return _train_loop(model.params, optimizer, minibatches, loss_and_grads, rng,
+                       epochs=epochs, steps_per_epoch=math.ceil(N / batch_size),
+                       clip=clip, max_loss=max_loss,
+                       limit_note=f"a uniform guess scores ln Q = {math.log(Q):.4g}",
+                       record_grad_norm=record_grad_norm, on_divergence=on_nonfinite)

@@ -14,6 +14,7 @@ from rnn.classifier import (
 from rnn.gradcheck import numerical_gradient, relative_error
 from rnn.optim import SGD, Adam
 from rnn.tasks import make_long_range_data, make_tagging_data
+from rnn.train import History
 
 
 # --------------------------------------------------------------------------------------
@@ -149,6 +150,71 @@ def test_nonfinite_loss_raises_or_stops():
     assert history["steps"] == len(history["loss"]) - 1
 
 
+def test_the_history_is_the_language_models_and_reads_like_a_dict():
+    ids, y = make_long_range_data(64, 3, np.random.default_rng(0))
+    model = init_sequence_model(16, 4, 8, per_step=False, rng=0)
+    history = train_sequence_model(model, ids, y, epochs=2, batch_size=16,
+                                   optimizer=SGD(0.1), seed=0)
+    assert isinstance(history, History)
+    assert history["loss"] is history.loss and history["grad_norm"] is history.grad_norm
+    assert history["steps"] == history.steps == len(history.loss) == 2 * 4
+    assert history["stopped"] is history.stopped is None
+    # one train_ppl per epoch: exp of that epoch's mean loss
+    assert history.train_ppl == pytest.approx(
+        [np.exp(np.mean(history.loss[:4])), np.exp(np.mean(history.loss[4:]))])
+    assert len(history.elapsed) == 2 and history.valid_ppl == []
+    with pytest.raises(KeyError, match=r"History has no entry 'accuracy'"):
+        history["accuracy"]
+
+
+def test_a_loss_above_max_loss_raises_or_stops():
+    # b_q = 60 on a wrong class: the first loss is about 60 nats, above 10 ln 4 ≈ 13.9
+    ids, y = make_long_range_data(64, 3, np.random.default_rng(0))
+    y = np.where(y == 0, 1, y)
+
+    def confident_model():
+        model = init_sequence_model(16, 4, 8, per_step=False, rng=0)
+        model.params["b_q"][0] = 60.0
+        return model
+
+    kw = dict(epochs=1, batch_size=16, optimizer=SGD(1e-9), seed=0)
+    assert train_sequence_model(confident_model(), ids, y, **kw).loss[0] > 50
+    with pytest.raises(FloatingPointError,
+                       match=r"the loss became [0-9.e+]+, above max_loss = 13.86 "
+                             r"\(a uniform guess scores ln Q = 1.386\) at epoch 1, "
+                             r"step 1: training diverged"):
+        train_sequence_model(confident_model(), ids, y, **kw, max_loss=None)
+    history = train_sequence_model(confident_model(), ids, y, **kw, max_loss=20.0,
+                                   on_nonfinite="stop")
+    assert "above max_loss = 20" in history.stopped
+    assert history.steps == 0 and len(history.loss) == len(history.grad_norm) == 1
+
+
+def test_a_parameter_that_becomes_non_finite_stops_training():
+    class Overflowing(SGD):
+        """SGD whose third update writes inf into W_hq."""
+
+        def step(self, params, grads):
+            super().step(params, grads)
+            self.calls = getattr(self, "calls", 0) + 1
+            if self.calls == 3:
+                params["W_hq"][0, 0] = np.inf
+
+    ids, y = make_long_range_data(64, 3, np.random.default_rng(0))
+    model = init_sequence_model(16, 4, 8, per_step=False, rng=0)
+    with pytest.raises(FloatingPointError,
+                       match=r"a parameter became non-finite at epoch 1, step 3"):
+        train_sequence_model(model, ids, y, epochs=2, batch_size=16,
+                             optimizer=Overflowing(0.1), seed=0)
+    model = init_sequence_model(16, 4, 8, per_step=False, rng=0)
+    history = train_sequence_model(model, ids, y, epochs=2, batch_size=16,
+                                   optimizer=Overflowing(0.1), seed=0,
+                                   on_nonfinite="stop")
+    # the third update was applied (and made W_hq non-finite): it counts as a step
+    assert "a parameter became non-finite" in history.stopped
+    assert history.steps == len(history.loss) == 3
+
+
 def test_clipping_caps_every_update():
     ids, y = make_long_range_data(64, 4, np.random.default_rng(0))
     model = init_sequence_model(16, 4, 8, per_step=False, rng=np.random.default_rng(0))
@@ -267,6 +333,10 @@ BAD_INPUTS = [
      r"clip \(None for no clipping\) must be a positive finite number"),
     ("train with clip a str", lambda: _train(_per_step(), clip="1"), TypeError,
      r"clip .* must be a positive number; got str"),
+    ("train with max_loss 0", lambda: _train(_per_step(), max_loss=0), ValueError,
+     r"max_loss must be a number > 0 \(math.inf: no limit\) or None \(10 · ln Q\)"),
+    ("train with max_loss a str", lambda: _train(_per_step(), max_loss="10"),
+     ValueError, r"max_loss must be a number > 0"),
     ("train with seed a str", lambda: _train(_per_step(), seed="0"), TypeError,
      r"seed must be an int seed or a numpy Generator"),
     ("train without an optimizer", lambda: _train(_per_step(), optimizer=None),
