@@ -42,7 +42,7 @@ from rnn.layers import (
     recurrent_forward,
 )
 from rnn.optim import check_optimizer
-from rnn.train import DIVERGENCE_FACTOR, History, _check_max_loss, _train_loop
+from rnn.train import History, _check_max_loss, _train_loop
 
 
 @dataclass
@@ -392,10 +392,7 @@ def train_sequence_model(
     if clip is not None:
         clip = check_positive_number(clip, "clip (None for no clipping)")
     Q = model.num_classes
-    if max_loss is None:
-        max_loss = DIVERGENCE_FACTOR * math.log(Q) if Q > 1 else math.inf
-    else:
-        max_loss = _check_max_loss(max_loss, "10 · ln Q")
+    max_loss = _check_max_loss(max_loss, Q, "Q")
     check_optimizer(optimizer)
     targets = _check_targets(model, targets, ids.shape, "N")
     mask = _check_mask(mask, ids.shape, model.per_step)

@@ -141,12 +141,16 @@ def _above(loss: float, max_loss: float, note: str) -> str:
     return f"{loss:.4g}, above max_loss = {max_loss:.4g} ({note})"
 
 
-def _check_max_loss(max_loss, default: str) -> float:
-    """max_loss: a number > 0 (math.inf: no limit); None is handled by the caller."""
+def _check_max_loss(max_loss, K: int, symbol: str) -> float:
+    """The divergence limit: a number > 0 (math.inf: no limit), or None for
+    ``DIVERGENCE_FACTOR`` · ln K, ten times the loss of a uniform guess among the K
+    outputs (V tokens or Q classes, called ``symbol`` in the message)."""
+    if max_loss is None:
+        return DIVERGENCE_FACTOR * math.log(K) if K > 1 else math.inf
     if isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) \
             or not max_loss > 0:
         raise ValueError(f"max_loss must be a number > 0 (math.inf: no limit) or None "
-                         f"({default}); got {max_loss!r}")
+                         f"(10 · ln {symbol}); got {max_loss!r}")
     return float(max_loss)
 
 
@@ -231,10 +235,7 @@ def train_language_model(
                          f"got {partition!r}")
     if clip is not None:
         clip = check_positive_number(clip, "clip (None for no clipping)")
-    if max_loss is None:
-        max_loss = DIVERGENCE_FACTOR * math.log(V) if V > 1 else math.inf
-    else:
-        max_loss = _check_max_loss(max_loss, "10 · ln V")
+    max_loss = _check_max_loss(max_loss, V, "V")
     check_optimizer(optimizer)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a function (epoch, history) -> bool | None, "
