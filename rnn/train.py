@@ -1,5 +1,6 @@
 """Training and evaluating a language model: minibatches, truncated BPTT, clipping and
-perplexity.
+perplexity; and the one training loop, ``_train_loop``, that
+``rnn.classifier.train_sequence_model`` uses too.
 
 Perplexity is exp of the mean negative log-likelihood per predicted token,
 
@@ -13,8 +14,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -34,17 +35,29 @@ DIVERGENCE_FACTOR = 10.0   # training stops when a minibatch loss exceeds 10 · 
 
 @dataclass
 class History:
-    """What ``train_language_model`` measured.
+    """What a training run measured: ``train_language_model`` and
+    ``rnn.classifier.train_sequence_model`` both return one.
 
     train_ppl: per epoch, exp of the mean training loss over that epoch's minibatches
-        (measured while training).
+        (measured while training; for a classifier, exp of its mean cross-entropy).
     valid_ppl: per epoch, ``evaluate_perplexity`` on the validation ids after the epoch
-        (empty without them).
+        (empty without them, and for a classifier).
     loss: per step (minibatch), the mean cross-entropy of that minibatch, before the
         update.
-    grad_norm: per step, the global gradient norm ‖g‖ before clipping.
+    grad_norm: per step, the global gradient norm ‖g‖ before clipping (empty when
+        ``train_sequence_model`` neither clips nor records it).
     elapsed: per epoch, wall-clock seconds since training started (varies from run to
         run).
+    steps: the number of updates applied to the parameters.
+    stopped: None, or the message saying why training stopped early, when a diverging
+        run is told to stop rather than raise (``train_sequence_model``'s
+        on_nonfinite="stop"); the failing step's loss and gradient norm are then the
+        last entries of ``loss`` and ``grad_norm``.
+
+    A History also reads like a dict: ``history["loss"]`` is ``history.loss``, for
+    every field above (``train_sequence_model`` returned a dict with the keys "loss",
+    "grad_norm", "steps" and "stopped" before it shared this record, and the notebooks
+    read it that way). Other keys raise KeyError.
     """
 
     train_ppl: list[float] = field(default_factory=list)
@@ -52,6 +65,15 @@ class History:
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
     elapsed: list[float] = field(default_factory=list)
+    steps: int = 0
+    stopped: str | None = None
+
+    def __getitem__(self, key: str):
+        """``history[key]`` is ``getattr(history, key)`` for a field's name."""
+        names = [f.name for f in fields(self)]
+        if key not in names:
+            raise KeyError(f"History has no entry {key!r}; its entries are {names}")
+        return getattr(self, key)
 
 
 def _check_corpus(ids, name: str, V: int) -> np.ndarray:
@@ -114,11 +136,22 @@ def _perplexity(mean_nll: float) -> float:
     return math.exp(mean_nll) if mean_nll < 700 else float("inf")
 
 
-def _above(loss: float, max_loss: float, V: int) -> str:
+def _above(loss: float, max_loss: float, note: str) -> str:
     """The loss, and the limit it crossed, for the divergence message."""
-    return (f"{loss:.4g}, above max_loss = {max_loss:.4g} (default 10 · ln V = "
-            f"{DIVERGENCE_FACTOR * math.log(V):.4g}; a uniform guess scores ln V = "
-            f"{math.log(V):.4g})")
+    return f"{loss:.4g}, above max_loss = {max_loss:.4g} ({note})"
+
+
+def _check_max_loss(max_loss, K: int, symbol: str) -> float:
+    """The divergence limit: a number > 0 (math.inf: no limit), or None for
+    ``DIVERGENCE_FACTOR`` · ln K, ten times the loss of a uniform guess among the K
+    outputs (V tokens or Q classes, called ``symbol`` in the message)."""
+    if max_loss is None:
+        return DIVERGENCE_FACTOR * math.log(K) if K > 1 else math.inf
+    if isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) \
+            or not max_loss > 0:
+        raise ValueError(f"max_loss must be a number > 0 (math.inf: no limit) or None "
+                         f"(10 · ln {symbol}); got {max_loss!r}")
+    return float(max_loss)
 
 
 def _diverged(what: str, value, epoch: int, step: int, clip) -> FloatingPointError:
@@ -202,12 +235,7 @@ def train_language_model(
                          f"got {partition!r}")
     if clip is not None:
         clip = check_positive_number(clip, "clip (None for no clipping)")
-    if max_loss is None:
-        max_loss = DIVERGENCE_FACTOR * math.log(V) if V > 1 else math.inf
-    elif isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) \
-            or not max_loss > 0:
-        raise ValueError(f"max_loss must be a number > 0 (math.inf: no limit) or None "
-                         f"(10 · ln V); got {max_loss!r}")
+    max_loss = _check_max_loss(max_loss, V, "V")
     check_optimizer(optimizer)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a function (epoch, history) -> bool | None, "
@@ -219,56 +247,124 @@ def train_language_model(
     make_batches = batches_sequential if partition == "sequential" else batches_random
     K = num_batches(len(train_ids), B, T, partition)
     rng = as_rng(seed, "seed")
-    history = History()
-    params = model.params
-    start = last_print = time.perf_counter()
 
+    def loss_and_grads(batch, state):
+        """One minibatch; under truncated BPTT its final state starts the next one."""
+        X, Y = batch
+        loss, grads, state_T = _lm_loss_and_grads(model, X, Y, state)
+        return loss, grads, (state_T if partition == "sequential" else None)
+
+    def evaluate() -> float:
+        """The validation perplexity after an epoch."""
+        return evaluate_perplexity(model, valid_ids, B_valid, T)
+
+    limit_note = (f"default 10 · ln V = {DIVERGENCE_FACTOR * math.log(V):.4g}; a "
+                  f"uniform guess scores ln V = {math.log(V):.4g}")
+    return _train_loop(model.params, optimizer,
+                       lambda rng: make_batches(train_ids, B, T, rng), loss_and_grads,
+                       rng, epochs=epochs, steps_per_epoch=K, clip=clip,
+                       max_loss=max_loss, limit_note=limit_note,
+                       evaluate=None if valid_ids is None else evaluate,
+                       callback=callback, progress=progress)
+
+
+def _measure_and_clip(grads: dict[str, np.ndarray], clip: float | None,
+                      record: bool) -> float | None:
+    """‖g‖ before clipping, and g clipped to norm ``clip`` in place if given; None
+    when neither clipping nor recording needs the norm."""
+    if clip is None:
+        return global_norm(grads) if record else None
+    try:
+        return clip_grad_norm(grads, clip)
+    except FloatingPointError:       # ‖g‖ is inf or NaN: reported by the caller
+        return global_norm(grads)
+
+
+def _train_loop(
+    params: dict[str, np.ndarray],
+    optimizer,
+    batches: Callable[[np.random.Generator], Iterable[Any]],
+    loss_and_grads: Callable[[Any, Any], tuple[float, dict[str, np.ndarray], Any]],
+    rng: np.random.Generator,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    clip: float | None,
+    max_loss: float,
+    limit_note: str,
+    record_grad_norm: bool = True,
+    on_divergence: str = "raise",
+    evaluate: Callable[[], float] | None = None,
+    callback: Callable[[int, History], bool | None] | None = None,
+    progress: bool = False,
+) -> History:
+    """The training loop of both model families, on arguments already checked.
+
+    Every epoch starts from state = None and runs, for each minibatch of
+    ``batches(rng)``:
+
+        loss, grads, state = loss_and_grads(batch, state)
+        ‖g‖ measured (and g clipped to norm ``clip``), both recorded in the History
+        stop if the loss or ‖g‖ is not finite, or the loss exceeds ``max_loss``
+        optimizer.step(params, grads); stop if a parameter is no longer finite
+
+    ``state`` is what one minibatch hands the next (the language model's final hidden
+    state under truncated BPTT; None otherwise). After each epoch: train_ppl, the
+    validation perplexity ``evaluate()`` if given, elapsed, then ``callback(epoch,
+    history)``, which stops training by returning True. ``steps_per_epoch`` is only
+    shown in the progress line.
+
+    Divergence, with ``on_divergence="raise"``: a FloatingPointError naming the epoch
+    and the step; with "stop": the same message in ``history.stopped``, and the History
+    is returned. ``limit_note`` explains ``max_loss`` in that message.
+    """
+    history = History()
+    start = last_print = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
             state, epoch_loss = None, 0.0
-            for step, (X, Y) in enumerate(make_batches(train_ids, B, T, rng), start=1):
+            for step, batch in enumerate(batches(rng), start=1):
                 # Divergence is reported below as a FloatingPointError, so numpy's
                 # overflow warnings are muted.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss, grads, state_T = _lm_loss_and_grads(model, X, Y, state)
+                    loss, grads, state = loss_and_grads(batch, state)
+                    norm = _measure_and_clip(grads, clip, record_grad_norm)
+                    history.loss.append(loss)
+                    if norm is not None:
+                        history.grad_norm.append(norm)
                     if not math.isfinite(loss):
                         raise _diverged("the loss", loss, epoch, step, clip)
                     if loss > max_loss:
-                        raise _diverged("the loss", _above(loss, max_loss, V), epoch,
-                                        step, clip)
-                    try:
-                        norm = (global_norm(grads) if clip is None
-                                else clip_grad_norm(grads, clip))
-                    except FloatingPointError:
-                        norm = float("nan")
-                    if not math.isfinite(norm):
+                        raise _diverged("the loss", _above(loss, max_loss, limit_note),
+                                        epoch, step, clip)
+                    if norm is not None and not math.isfinite(norm):
                         raise _diverged("the gradient norm", norm, epoch, step, clip)
                     optimizer.step(params, grads)
+                    history.steps += 1
                     if not all(np.isfinite(p.sum()) for p in params.values()):
                         raise _diverged("a parameter", "non-finite", epoch, step, clip)
-                if partition == "sequential":
-                    state = state_T
-                history.loss.append(loss)
-                history.grad_norm.append(norm)
                 epoch_loss += loss
                 if progress and time.perf_counter() - last_print > 0.1:
                     last_print = time.perf_counter()
-                    print(f"\repoch {epoch}/{epochs}  step {step}/{K}  "
+                    print(f"\repoch {epoch}/{epochs}  step {step}/{steps_per_epoch}  "
                           f"loss {loss:.3f}  grad norm {norm:.2f}  "
                           f"{last_print - start:.1f} s", end="", flush=True)
-            history.train_ppl.append(_perplexity(epoch_loss / K))
-            if valid_ids is not None:
-                history.valid_ppl.append(
-                    evaluate_perplexity(model, valid_ids, B_valid, T))
+            history.train_ppl.append(_perplexity(epoch_loss / step))
+            if evaluate is not None:
+                history.valid_ppl.append(evaluate())
             history.elapsed.append(time.perf_counter() - start)
             if progress:
-                valid = ("" if valid_ids is None
+                valid = ("" if evaluate is None
                          else f"  valid ppl {history.valid_ppl[-1]:.2f}")
                 print(f"\repoch {epoch}/{epochs}  "
                       f"train ppl {history.train_ppl[-1]:.2f}{valid}  "
                       f"{history.elapsed[-1]:.1f} s" + " " * 20, end="", flush=True)
             if callback is not None and callback(epoch, history):
                 break
+    except FloatingPointError as error:   # raised above: training diverged
+        if on_divergence == "raise":
+            raise
+        history.stopped = str(error)
     finally:
         if progress:
             print(flush=True)
