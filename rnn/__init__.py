@@ -14,15 +14,9 @@ One flat module per idea, in the order the book introduces them:
   SGD/Adam and gradient clipping, the training loop, sampling, saving and loading
 - ``experiment``: a named recipe run over several seeds, and a comparison that calls a
   difference real only beyond a stated multiple of its standard error
-<<<<<<< HEAD
-- ``tasks``, ``interop``: generated tasks and sequence classifiers; conversion to and
-  from PyTorch's and Keras' parameter layouts
+- ``tasks``, ``classifier``, ``interop``: generated tasks; the sequence classifiers
+  trained on them; conversion to and from PyTorch's and Keras' parameter layouts
 - ``diagrams``: the book's box-and-arrow figures (book-only, needs matplotlib)
-=======
-- ``tasks``, ``classifier``, ``diagrams``, ``interop``: generated tasks; the sequence
-  classifiers trained on them; the book's diagrams; conversion to and from PyTorch's
-  and Keras' parameter layouts
->>>>>>> h/tasks
 
 ``import rnn`` imports all of them except ``diagrams``, so
 ``rnn.layers.recurrent_forward`` works after it and the core needs numpy only. The
@@ -35,10 +29,6 @@ from rnn import data, ngram, autoregressive, embedding  # noqa: F401
 from rnn import rnn_layer, bptt, gru, lstm, layers  # noqa: F401
 from rnn import model, optim, train, generate, checkpoint  # noqa: F401
 from rnn import experiment  # noqa: F401  (uses data, model, optim and train)
-<<<<<<< HEAD
-from rnn import tasks, interop  # noqa: F401
-=======
-from rnn import classifier, tasks, diagrams, interop  # noqa: F401
->>>>>>> h/tasks
+from rnn import classifier, tasks, interop  # noqa: F401
 
 __version__ = "0.1.0"
