@@ -55,8 +55,9 @@ browser: install
 # book, which copies it to _build/html/rnn-book.pdf and offers it in every page's download menu
 # (book/_ext/book_pdf.py; a book built without the PDF has neither). tests/pdf then checks it.
 # Needs TeX Live and fonts from Debian (as root; nothing is downloaded at build time):
-#   apt-get install texlive-xetex texlive-latex-recommended texlive-latex-extra \
-#     texlive-fonts-recommended texlive-lang-chinese latexmk xindy fonts-freefont-otf fonts-noto-cjk
+#   apt-get install --no-install-recommends texlive-xetex texlive-latex-recommended \
+#     texlive-latex-extra texlive-fonts-recommended texlive-lang-chinese latexmk xindy \
+#     fonts-freefont-otf fonts-noto-cjk        (about 250 MB to download, 700 MB on disk)
 PDF_LATEX := -interaction=nonstopmode -halt-on-error -file-line-error
 pdf: install
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { echo "make pdf needs \
