@@ -18,7 +18,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: all install book test unit nbval book-strict browser lab refresh bench clean distclean
+.PHONY: all install book test unit nbval book-strict browser pdf lab refresh bench clean distclean
 
 all: book
 
@@ -54,6 +54,23 @@ book-strict: install
 # without Chromium the checks are skipped with that hint. Screenshots: _build/screenshots/.
 browser: install
 	$(BIN)/pytest -p no:cacheprovider tests/browser
+
+# The whole book as one PDF, _build/latex/book.pdf (xelatex; about 5 minutes), then the HTML
+# book, which copies it to _build/html/rnn-book.pdf and offers it in every page's download menu
+# (book/_ext/book_pdf.py; a book built without the PDF has neither). tests/pdf then checks it.
+# Needs TeX Live and fonts from Debian (as root; nothing is downloaded at build time):
+#   apt-get install --no-install-recommends texlive-xetex texlive-latex-recommended \
+#     texlive-latex-extra texlive-fonts-recommended texlive-lang-chinese latexmk xindy \
+#     fonts-freefont-otf fonts-noto-cjk        (about 250 MB to download, 700 MB on disk)
+PDF_LATEX := -interaction=nonstopmode -halt-on-error -file-line-error
+pdf: install
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { echo "make pdf needs \
+	xelatex and latexmk: see the apt-get line above the pdf target in the Makefile"; exit 1; }
+	$(BIN)/jupyter-book build . --builder latex -W -n --keep-going
+	$(MAKE) -C _build/latex all-pdf LATEXOPTS="$(PDF_LATEX)" || \
+	  { rm -f _build/latex/book.pdf; exit 1; }  # no half-built PDF for the HTML book to link
+	$(BIN)/jupyter-book build . --keep-going
+	$(BIN)/pytest -p no:cacheprovider tests/pdf
 
 # make lab: JupyterLab (the `lab` extra, pinned in constraints.txt) on WORKING COPIES of the
 # notebooks in lab/ (gitignored). Running and saving them never changes book/, whose stored
