@@ -59,7 +59,8 @@ EDITS = [
     ("07_vanishing_exploding.ipynb", "code", TEXT,
      "W_unit = G / np.max(np.abs(np.linalg.eigvals(G)))",
      "W_unit = W_rand / np.max(np.abs(np.linalg.eigvals(W_rand)))", 1),
-    # ch 9: the pre-activation gradients are dA; the test-loss weights are K and K_T.
+    # ch 9: the pre-activation gradients are dA; the test-loss weights are K and K_T;
+    # the pixel grid of the 2-D exercise is `grid`, not G.
     ("09_bidirectional.ipynb", "markdown", TEXT,
      r"\overrightarrow{A}'_t", r"d\overrightarrow{A}_t", 2),
     ("09_bidirectional.ipynb", "markdown", TEXT,
@@ -81,6 +82,9 @@ EDITS = [
     ("09_bidirectional.ipynb", "code", TEXT,
      "recurrent_backward(spec, params, R, pack(S), cache)",
      "recurrent_backward(spec, params, K, pack(K_T), cache)", 1),
+    ("09_bidirectional.ipynb", "code", WORD, "G", "grid", 6),
+    ("09_bidirectional.ipynb", "code", WORD, "dG_rows", "dgrid_rows", 2),
+    ("09_bidirectional.ipynb", "code", WORD, "dG_cols", "dgrid_cols", 2),
     # ch 10: dH_t for the state gradient, dA^r_t, dA^z_t, dA^h_t (code dA_r, dA_z,
     # dA_h) for the pre-activation gradients, K for the test-loss weights.
     ("10_gru.ipynb", "markdown", TEXT, r"\delta_t", "dH_t", 8),
