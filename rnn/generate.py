@@ -2,11 +2,11 @@
 
 Warm-up: run the model over the prefix (all but its last token) to put the prefix into
 the state. Then repeat: feed the last token, turn the logits O into probabilities
-softmax(O / τ), pick the next token (sample it, or take the argmax when greedy) and feed
+softmax(O / κ), pick the next token (sample it, or take the argmax when greedy) and feed
 it back in.
 
-The temperature τ reshapes the distribution: τ = 1 samples from the model as trained,
-τ → 0 approaches greedy decoding (all mass on the argmax), τ > 1 flattens towards
+The temperature κ reshapes the distribution: κ = 1 samples from the model as trained,
+κ → 0 approaches greedy decoding (all mass on the argmax), κ > 1 flattens towards
 uniform.
 """
 from __future__ import annotations
@@ -30,13 +30,13 @@ def generate(
     greedy: bool = False,
     stop: str | None = None,
 ) -> list[str]:
-    """The ``num_tokens`` tokens that follow ``prefix``, drawn from softmax(O_t / τ) one
+    """The ``num_tokens`` tokens that follow ``prefix``, drawn from softmax(O_t / κ) one
     at a time.
 
     prefix: a non-empty list of tokens, or a str (a sequence of characters, for a
     character-level vocabulary); every token must be in ``vocab``.
     num_tokens: how many tokens to produce (≥ 0).
-    temperature: τ > 0; greedy=True takes argmax O_t instead of sampling (τ and rng are
+    temperature: κ > 0; greedy=True takes argmax O_t instead of sampling (κ and rng are
     then unused).
     rng: a np.random.Generator or an int seed, required when sampling so that the output
     is reproducible.

@@ -1,8 +1,8 @@
 """The recurrent language model of the book: tokens → (embedding) → recurrent layer →
 logits over the vocabulary.
 
-For a minibatch of token ids X ∈ {0, …, V−1}^{B×T} (batch first, as the data iterators
-produce it) and targets Y (the next tokens):
+For a minibatch of token ids ∈ {0, …, V−1}^{B×T} (batch first, as the data iterators
+produce it) and targets (the next tokens):
 
     X_t = one_hot(ids_t)  (D = V)     or     X_t = E[ids_t]  (E ∈ R^{V×D}, an embedding)
     Hs  = recurrent layer(X_1..X_T, state)   H_t ∈ R^{B×(dirs·H)}, RNN, GRU or LSTM,
@@ -180,10 +180,12 @@ class LMCache(NamedTuple):
     recurrent: RecurrentCache     # for recurrent_backward
 
 
-def _forward(model: LanguageModel, ids: np.ndarray, state, name: str = "ids") -> tuple[np.ndarray, Any, LMCache]:
+def _forward(
+    model: LanguageModel, ids: np.ndarray, state, name: str = "ids"
+) -> tuple[np.ndarray, Any, LMCache]:
     """The forward pass, time-major: ids (B, T) → O (T, B, V), final state, cache."""
     p = model.params
-    ids_tm = _check_ids(ids, model.vocab_size, name).T             # (T, B): the one transpose
+    ids_tm = _check_ids(ids, model.vocab_size, name).T  # (T, B): the one transpose
     if model.embed_size is None:
         X = one_hot(ids_tm, model.vocab_size, dtype=model.dtype)    # (T, B, V)
     else:
@@ -215,14 +217,16 @@ def _lm_forward(model: LanguageModel, ids: np.ndarray, state=None):
 
 
 def lm_loss_and_grads(
-    model: LanguageModel, X: np.ndarray, Y: np.ndarray, state=None,
+    model: LanguageModel, ids: np.ndarray, targets: np.ndarray, state=None,
     mask: np.ndarray | None = None,
 ) -> tuple[float, dict[str, np.ndarray], Any]:
-    """The mean cross-entropy L of predicting Y from X, and ∂L/∂θ for every parameter θ.
+    """The mean cross-entropy L of predicting targets from ids, and ∂L/∂w for every
+    parameter w.
 
-    X: (B, T) input ids; Y: (B, T) target ids (for a language model, X shifted by one
-    token); state: initial state or None (zeros); mask: (B, T) of 0/1, 1 where a token
-    counts (None: all count).
+    ids: (B, T) input token ids; targets: (B, T) target ids (for a language model, ids
+    shifted by one token); state: initial state or None (zeros); mask: (B, T) of 0/1,
+    1 where a token counts (None: all count). (The names follow the notation page: X is
+    the embedded (T, B, D) input, computed inside.)
     Backward pass, time-major (dO from ``softmax_cross_entropy``, already divided by the
     number of tokens N):
         dW_hq = Σ_t H_tᵀ dO_t,   db_q = Σ_t Σ_rows dO_t,   dHs_t = dO_t W_hqᵀ,
@@ -233,26 +237,26 @@ def lm_loss_and_grads(
     Returns (loss, grads with exactly the keys of model.params, final state).
     """
     check_language_model(model, "lm_loss_and_grads")
-    return _lm_loss_and_grads(model, X, Y, state, mask)
+    return _lm_loss_and_grads(model, ids, targets, state, mask)
 
 
-def _lm_loss_and_grads(model: LanguageModel, X, Y, state=None, mask=None):
+def _lm_loss_and_grads(model: LanguageModel, ids, targets, state=None, mask=None):
     """``lm_loss_and_grads`` without the model check (for the training loop)."""
     p = model.params
-    O, state_T, cache = _forward(model, X, state, "X")              # O: (T, B, V)
-    Y = _check_ids(Y, model.vocab_size, "Y")
-    if Y.shape != X.shape:
-        raise ValueError(f"Y must have the shape of X, (B, T) = {X.shape}; "
-                         f"got {Y.shape}")
+    O, state_T, cache = _forward(model, ids, state, "ids")          # O: (T, B, V)
+    targets = _check_ids(targets, model.vocab_size, "targets")
+    if targets.shape != ids.shape:
+        raise ValueError(f"targets must have the shape of ids, (B, T) = {ids.shape}; "
+                         f"got {targets.shape}")
     if mask is not None:
         mask = np.asarray(mask)
-        if mask.shape != X.shape:
-            raise ValueError(f"mask must have the shape of X, (B, T) = {X.shape}; "
+        if mask.shape != ids.shape:
+            raise ValueError(f"mask must have the shape of ids, (B, T) = {ids.shape}; "
                              f"got {mask.shape}")
         if not np.isin(mask, (0, 1)).all():
             raise ValueError("mask must hold 0/1 or booleans (1: the token counts)")
         mask = mask.T
-    loss, dO = softmax_cross_entropy(O, Y.T, mask)                  # dO: (T, B, V)
+    loss, dO = softmax_cross_entropy(O, targets.T, mask)            # dO: (T, B, V)
 
     T, B, V = dO.shape
     Hs = cache.Hs
