@@ -477,8 +477,9 @@ def test_params_that_disagree_with_the_spec_raise(field, value, says):
     params = init_recurrent(spec, np.random.default_rng(0))
     other = dataclasses.replace(spec, **{field: value})
     X = np.zeros((3, 2, other.input_size), np.float32)
-    with pytest.raises(ValueError, match=r"parameters l0\.fwd\.\* have input size 8 "
-                                         rf"and hidden size 4, but the spec says {says}"):
+    expected = (r"parameters l0\.fwd\.\* have input size 8 and hidden size 4, "
+                rf"but the spec says {says}")
+    with pytest.raises(ValueError, match=expected):
         recurrent_forward(other, params, X)
 
 
