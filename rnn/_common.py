@@ -213,40 +213,57 @@ def checked(check):
 
 
 def gate_grads(
-    X: np.ndarray, H_prev: np.ndarray, dA: dict[str, np.ndarray],
-    recurrent: tuple[str, ...],
+    X: np.ndarray, H_prev: np.ndarray, dA: np.ndarray, gates: str, recurrent: int
 ) -> dict[str, np.ndarray]:
-    """Parameter gradients of pre-activations A_g = X W_xg + H_prev W_hg + b_g.
+    """Parameter gradients of the pre-activations A_g = X W_xg + H_prev W_hg + b_g.
 
-    dW_xg = Xᵀ dA_g for every gate g in dA, dW_hg = H_prevᵀ dA_g for the gates in
-    ``recurrent``, db_g = Σ_rows dA_g. Rows are examples: X (N, D), H_prev and dA_g
-    (N, H). One step has N = B; a sequence passes all its steps as N = T·B rows, so each
-    sum over t is one matrix product.
+    dA = [dA_g …] holds the gates' gradients side by side in the order of ``gates``,
+    (N, k·H); the first ``recurrent`` gates have a W_hg that multiplies H_prev directly.
+    dW_xg = Xᵀ dA_g, dW_hg = H_prevᵀ dA_g, db_g = Σ_rows dA_g: one product for all
+    gates. Rows are examples: X (N, D), H_prev (N, H). One step has N = B; a sequence
+    passes all its steps as N = T·B rows, so each sum over t is one product too.
     """
-    grads = {}
-    for g, dA_g in dA.items():
-        grads[f"W_x{g}"] = X.T @ dA_g
-        if g in recurrent:
-            grads[f"W_h{g}"] = H_prev.T @ dA_g
-        grads[f"b_{g}"] = dA_g.sum(axis=0)
+    H = dA.shape[1] // len(gates)
+    grads = split_columns(X.T @ dA, tuple(f"W_x{g}" for g in gates))
+    grads |= split_columns(H_prev.T @ dA[:, :recurrent * H],
+                           tuple(f"W_h{g}" for g in gates[:recurrent]))
+    grads |= split_columns(dA.sum(axis=0), tuple(f"b_{g}" for g in gates))
     return grads
 
 
-def input_grad(dA: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> np.ndarray:
-    """dX = Σ_g dA_g W_xgᵀ, rows as in ``gate_grads``."""
-    return sum(dA_g @ params[f"W_x{g}"].T for g, dA_g in dA.items())
+def input_grad(dA: np.ndarray, params: dict[str, np.ndarray], gates: str) -> np.ndarray:
+    """dX = Σ_g dA_g W_xgᵀ = [dA_g …] [W_xg …]ᵀ, one product; dA and rows as in
+    ``gate_grads``."""
+    return dA @ concat_columns(params, tuple(f"W_x{g}" for g in gates)).T
 
 
-def transposed(params: dict[str, np.ndarray], names: tuple[str, ...]) -> dict:
-    """W_hᵀ for every recurrent weight named, each copied once into C order.
+def transposed(params: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """[W_1 W_2 …]ᵀ: the named recurrent weights side by side, transposed and copied
+    once into C order, so that Σ_g dA_g W_gᵀ is one product [dA_1 dA_2 …] @ it.
 
-    Speed: the backward recursion multiplies by W_hᵀ at every step. ``dA_t @ W_hh.T``
-    would hand BLAS a transposed (Fortran-order) view each time, and for these small
-    products (B × H times H × H) that layout is about 1.5× slower with OpenBLAS.
+    Speed: the backward recursion multiplies by these at every step. A ``.T`` view
+    would hand BLAS a Fortran-order matrix each time, and for these small products
+    (B × k·H times k·H × H) that layout is about 1.5× slower with OpenBLAS.
     """
-    return {n: np.ascontiguousarray(params[n].T) for n in names}
+    return np.ascontiguousarray(concat_columns(params, names).T)
 
 
 def rows(A: np.ndarray) -> np.ndarray:
     """A time-major (T, B, n) array as (T·B, n): the rows of every step in turn."""
     return A.reshape(-1, A.shape[-1])
+
+
+# --------------------------------------------------------------------------------------
+# Gate matrices side by side
+# --------------------------------------------------------------------------------------
+
+def concat_columns(params: dict, names: tuple[str, ...]) -> np.ndarray:
+    """[P_1, P_2, …] side by side along the last axis: (D, H)s → (D, k·H), biases (H,)s
+    → (k·H,)."""
+    return np.concatenate([params[n] for n in names], axis=-1)
+
+
+def split_columns(M: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Inverse of ``concat_columns``: cut the last axis of M into len(names) equal, contiguous blocks."""
+    H = M.shape[-1] // len(names)
+    return {n: np.ascontiguousarray(M[..., k * H:(k + 1) * H]) for k, n in enumerate(names)}

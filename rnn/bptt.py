@@ -37,7 +37,7 @@ def _check_k(k) -> int:
     return int(k)
 
 
-def _check_inputs(X, H0, params: dict, dHs, nonlinearity: str) -> None:
+def _check_inputs(X, params: dict, dHs, H0=None, nonlinearity: str = "tanh") -> None:
     rnn_forward.check(X, H0, params, nonlinearity)
     T, B, _ = X.shape
     H = params["W_hh"].shape[0]
@@ -60,33 +60,30 @@ def truncated_bptt_gradients(
     k: int,
     nonlinearity: str = "tanh",
 ) -> dict[str, np.ndarray]:
-    """Gradients of W_xh, W_hh, b_h by BPTT over chunks of k steps, the state carried
-    without gradient.
+    """Gradients of W_xh, W_hh, b_h by BPTT over chunks of k steps, the state carried without gradient.
 
-    The steps 1..T are cut into chunks [1..k], [k+1..2k], …; the last may be shorter.
-    Each chunk runs ``rnn_forward`` from the final state of the previous chunk (H0 for
-    the first) and ``rnn_backward`` with dHs restricted to the chunk and no gradient
-    arriving from later chunks, so the δ recursion stops at every chunk boundary. The
-    gradients of the chunks are summed.
+    The steps 1..T are cut into chunks [1..k], [k+1..2k], …; the last may be shorter. Each chunk runs
+    ``rnn_forward`` from the final state of the previous chunk (H0 for the first) and ``rnn_backward``
+    with dHs restricted to the chunk and no gradient arriving from later chunks, so the δ recursion
+    stops at every chunk boundary. The gradients of the chunks are summed.
 
-    k = T (or more) is exactly full BPTT (one chunk, the same arithmetic as
-    ``rnn_backward``); k = 1 ignores the recurrence: each ℓ_t reaches only the
-    parameters' direct use at step t. Only one chunk's cache exists at a time, so the
-    memory for activations grows with k, not T.
+    k = T (or more) is exactly full BPTT (one chunk, the same arithmetic as ``rnn_backward``); k = 1
+    ignores the recurrence: each ℓ_t reaches only the parameters' direct use at step t.
+    Only one chunk's cache exists at a time, so the memory for activations grows with k, not T.
 
     X: (T, B, D); H0: (B, H) or None for zeros; params: {"W_xh", "W_hh", "b_h"};
-    dHs: (T, B, H), dHs[t] = ∂ℓ/∂H_{t+1} through the output at that step;
-    k: chunk length ≥ 1. Returns {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}.
+    dHs: (T, B, H), dHs[t] = ∂ℓ/∂H_{t+1} through the output at that step; k: chunk length ≥ 1.
+    Returns {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}.
     """
     k = _check_k(k)
-    _check_inputs(X, H0, params, dHs, nonlinearity)
+    _check_inputs(X, params, dHs)
     T = X.shape[0]
     total = None
     H_carry = H0
     for start in range(0, T, k):
         stop = min(start + k, T)
-        Hs, cache = rnn_forward.unchecked(X[start:stop], H_carry, params, nonlinearity)
-        _, _, grads = rnn_backward.unchecked(dHs[start:stop], cache)
+        Hs, cache = rnn_forward(X[start:stop], H_carry, params, nonlinearity)
+        _, _, grads = rnn_backward(dHs[start:stop], cache)
         total = _add(total, grads)
         H_carry = Hs[-1]          # the value is carried on; its gradient is not
     return total
@@ -124,7 +121,7 @@ def windowed_bptt_gradients(
     Returns {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}.
     """
     k = _check_k(k)
-    _check_inputs(X, H0, params, dHs, nonlinearity)
+    _check_inputs(X, params, dHs, H0, nonlinearity)
     Hs, cache = rnn_forward.unchecked(X, H0, params, nonlinearity)
     T, B, _ = X.shape
     W_hT = transposed(params, ("W_hh",))
@@ -139,7 +136,7 @@ def windowed_bptt_gradients(
             np.tile(Hs[s], (depth, 1)), nonlinearity,
         )
         dA, dH_prev = _rnn_step_backward(G.reshape(depth * B, -1), stacked, W_hT)
-        total = _add(total, gate_grads(stacked.X_t, stacked.H_prev, dA, ("h",)))
+        total = _add(total, gate_grads(stacked.X_t, stacked.H_prev, dA, "h", 1))
         G[1:] = dH_prev.reshape(G.shape)[:-1]       # one step older; age `depth` drops
         G[0] = 0
     return total

@@ -37,8 +37,8 @@ def _check_ids(ids: np.ndarray, V: int) -> np.ndarray:
 def embedding_forward(E: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """X = E[ids], i.e. X_t = E[ids_t] = one_hot(ids_t) E for every position.
 
-    E: (V, D); ids: integer array of any shape S with values in [0, V), e.g. (T, B) or
-    (B, T). Returns X of shape (*S, D) and E's dtype.
+    E: (V, D); ids: integer array of any shape S with values in [0, V), e.g. (T, B) or (B, T).
+    Returns X of shape (*S, D) and E's dtype.
     """
     E = np.asarray(E)
     if E.ndim != 2:

@@ -40,7 +40,6 @@ from rnn._common import (
 from rnn.functional import sigmoid
 
 GRU_PARAM_NAMES = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xh", "W_hh", "b_h")
-_RECURRENT = ("W_hr", "W_hz", "W_hh")
 
 
 def gru_param_names(reset_after: bool = False) -> tuple[str, ...]:
@@ -118,47 +117,54 @@ def gru_step_forward(
 
 
 def _gru_step_backward(
-    dH_t: np.ndarray, cache: GRUStepCache, W_hT: dict[str, np.ndarray]
-) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray]:
+    dH_t: np.ndarray, cache: GRUStepCache, W_hT: np.ndarray, W_hhT: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """The local part of one step's backward pass, unchecked (formulas in
-    ``gru_step_backward``). W_hT: the transposed recurrent weights by name.
+    ``gru_step_backward``). W_hT = [W_hr W_hz]ᵀ, or [W_hr W_hz W_hh]ᵀ for reset-after
+    (``_recurrent``); W_hhT = W_hhᵀ.
 
-    Returns the pre-activation gradients dA = {"r": dA_r, "z": dA_z, "h": dA_h}; dS, the
-    gradient of H_{t-1} W_hh + b_hh (reset-after; None for reset-before); and dH_prev.
+    Returns the pre-activation gradients side by side, dA = [dA_r dA_z dA_h] (B, 3H);
+    dS, the gradient of H_{t-1} W_hh + b_hh (reset-after; None for reset-before); and
+    dH_prev.
     """
     _, H_prev, R, Z, H_tilde, HW_hh, reset_after = cache
     dZ = dH_t * (H_prev - H_tilde)
     dH_tilde = dH_t * (1 - Z)
     dH_prev = dH_t * Z
     dA_h = dH_tilde * (1 - H_tilde**2)
-    dA_z = dZ * Z * (1 - Z)
+    dA_z = dZ * (Z * (1 - Z))
     if reset_after:
         dS = dA_h * R
-        dR = dA_h * HW_hh
-        dH_prev += dS @ W_hT["W_hh"]
+        dA_r = dA_h * HW_hh * (R * (1 - R))          # dR = dA_h ⊙ (H_{t-1} W_hh + b_hh)
+        dH_prev += np.concatenate([dA_r, dA_z, dS], axis=1) @ W_hT
     else:
         dS = None
-        dRH = dA_h @ W_hT["W_hh"]      # ∂L/∂(R_t ⊙ H_{t-1})
-        dR = dRH * H_prev
+        dRH = dA_h @ W_hhT                          # ∂L/∂(R_t ⊙ H_{t-1})
+        dA_r = dRH * H_prev * (R * (1 - R))         # dR = dRH ⊙ H_{t-1}
         dH_prev += dRH * R
-    dA_r = dR * R * (1 - R)
-    dH_prev += dA_r @ W_hT["W_hr"] + dA_z @ W_hT["W_hz"]
-    return {"r": dA_r, "z": dA_z, "h": dA_h}, dS, dH_prev
+        dH_prev += np.concatenate([dA_r, dA_z], axis=1) @ W_hT
+    return np.concatenate([dA_r, dA_z, dA_h], axis=1), dS, dH_prev
+
+
+def _recurrent(reset_after: bool) -> tuple[str, ...]:
+    """The recurrent weights that multiply H_{t-1} itself, side by side in W_hT."""
+    return ("W_hr", "W_hz", "W_hh") if reset_after else ("W_hr", "W_hz")
 
 
 def _gru_grads(
-    X: np.ndarray, H_prev: np.ndarray, R: np.ndarray, dA: dict[str, np.ndarray],
+    X: np.ndarray, H_prev: np.ndarray, R: np.ndarray, dA: np.ndarray,
     dS: np.ndarray | None, reset_after: bool,
 ) -> dict[str, np.ndarray]:
-    """The parameter gradients from the pre-activation gradients, for rows of one step
-    or of all steps: ``gate_grads`` for everything but W_hh, which multiplies
+    """The parameter gradients from the pre-activation gradients, for the rows of one
+    step or of all steps: ``gate_grads`` for everything but W_hh, which multiplies
     R ⊙ H_{t-1} (reset-before) or feeds dS (reset-after, with b_hh)."""
-    grads = gate_grads(X, H_prev, dA, recurrent=("r", "z"))
+    grads = gate_grads(X, H_prev, dA, "rzh", recurrent=2)
     if reset_after:
         grads["W_hh"] = H_prev.T @ dS
         grads["b_hh"] = dS.sum(axis=0)
     else:
-        grads["W_hh"] = (R * H_prev).T @ dA["h"]
+        H = H_prev.shape[1]
+        grads["W_hh"] = (R * H_prev).T @ dA[:, 2 * H:]
     return {n: grads[n] for n in gru_param_names(reset_after)}
 
 
@@ -184,9 +190,12 @@ def gru_step_backward(
     check_cache(cache, GRUStepCache, "gru_step_forward")
     H_prev = cache.H_prev
     check_grad(dH_t, H_prev.shape, "(B, H)", H_prev.dtype, "GRU", "dH_t")
-    dA, dS, dH_prev = _gru_step_backward(dH_t, cache, transposed(params, _RECURRENT))
-    grads = _gru_grads(cache.X_t, H_prev, cache.R, dA, dS, cache.reset_after)
-    return input_grad(dA, params), dH_prev, grads
+    reset_after = cache.reset_after
+    dA, dS, dH_prev = _gru_step_backward(
+        dH_t, cache, transposed(params, _recurrent(reset_after)),
+        transposed(params, ("W_hh",)))
+    grads = _gru_grads(cache.X_t, H_prev, cache.R, dA, dS, reset_after)
+    return input_grad(dA, params, "rzh"), dH_prev, grads
 
 
 # --------------------------------------------------------------------------------------
@@ -265,23 +274,22 @@ def gru_backward(
     """
     X, H0, Hs, R, Z, H_tilde, HW_hh, params, reset_after = cache
     T, B, D = X.shape
-    W_hT = transposed(params, _RECURRENT)
+    H = Hs.shape[2]
+    W_hT = transposed(params, _recurrent(reset_after))
+    W_hhT = transposed(params, ("W_hh",))
     H_prevs = np.concatenate([H0[None], Hs[:-1]])      # (T, B, H): H_0..H_{T-1}
-    dA = {g: np.empty_like(Hs) for g in "rzh"}          # dA[g][t] = ∂L/∂A_g at t + 1
+    dA = np.empty((T, B, 3 * H), Hs.dtype)             # [dA_r dA_z dA_h] at every step
     dS = np.empty_like(Hs) if reset_after else None
     dH_next = np.zeros_like(H0) if dH_T is None else dH_T
     for t in reversed(range(T)):
         dH_t = dH_next if dHs is None else dHs[t] + dH_next
         step = GRUStepCache(X[t], H_prevs[t], R[t], Z[t], H_tilde[t],
                             None if HW_hh is None else HW_hh[t], reset_after)
-        dA_t, dS_t, dH_next = _gru_step_backward(dH_t, step, W_hT)
-        for g in "rzh":
-            dA[g][t] = dA_t[g]
+        dA[t], dS_t, dH_next = _gru_step_backward(dH_t, step, W_hT, W_hhT)
         if reset_after:
             dS[t] = dS_t
     # The sums over t: all T·B rows in one product each.
-    dA_rows = {g: rows(dA_g) for g, dA_g in dA.items()}
-    grads = _gru_grads(rows(X), rows(H_prevs), rows(R), dA_rows,
+    grads = _gru_grads(rows(X), rows(H_prevs), rows(R), rows(dA),
                        None if dS is None else rows(dS), reset_after)
-    dX = input_grad(dA_rows, params).reshape(T, B, D) if need_dX else None
+    dX = input_grad(rows(dA), params, "rzh").reshape(T, B, D) if need_dX else None
     return dX, dH_next, grads

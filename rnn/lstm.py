@@ -42,7 +42,7 @@ from rnn.functional import sigmoid
 
 LSTM_PARAM_NAMES = ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f",
                     "W_xo", "W_ho", "b_o", "W_xc", "W_hc", "b_c")
-_GATES = ("i", "f", "o", "c")
+_GATES = "ifoc"                 # the gates, in the order of their blocks side by side
 _RECURRENT = tuple(f"W_h{g}" for g in _GATES)
 
 
@@ -106,14 +106,13 @@ def lstm_step_forward(
 
 
 def _lstm_step_backward(
-    dH_t: np.ndarray, dC_t: np.ndarray | None, cache: LSTMStepCache,
-    W_hT: dict[str, np.ndarray],
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    dH_t: np.ndarray, dC_t: np.ndarray | None, cache: LSTMStepCache, W_hT: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The local part of one step's backward pass, unchecked (formulas in
-    ``lstm_step_backward``). W_hT: the transposed recurrent weights by name.
+    ``lstm_step_backward``). W_hT = [W_hi W_hf W_ho W_hc]ᵀ, (4H, H).
 
-    Returns the pre-activation gradients dA = {"i": dA_i, "f": …, "o": …, "c": …},
-    dH_prev and dC_prev.
+    Returns the pre-activation gradients side by side, dA = [dA_i dA_f dA_o dA_c]
+    (B, 4H), then dH_prev and dC_prev.
     """
     _, _, C_prev, I, F, O_gate, C_tilde, tanh_C = cache
     dC = dH_t * O_gate * (1 - tanh_C**2)
@@ -123,15 +122,13 @@ def _lstm_step_backward(
     dF = dC * C_prev
     dI = dC * C_tilde
     dC_tilde = dC * I
-    dC_prev = dC * F
-    dA = {
-        "i": dI * I * (1 - I),
-        "f": dF * F * (1 - F),
-        "o": dO * O_gate * (1 - O_gate),
-        "c": dC_tilde * (1 - C_tilde**2),
-    }
-    dH_prev = sum(dA[g] @ W_hT[f"W_h{g}"] for g in _GATES)
-    return dA, dH_prev, dC_prev
+    dA = np.concatenate([
+        dI * (I * (1 - I)),
+        dF * (F * (1 - F)),
+        dO * (O_gate * (1 - O_gate)),
+        dC_tilde * (1 - C_tilde**2),
+    ], axis=1)
+    return dA, dA @ W_hT, dC * F           # dH_prev = Σ_g dA_g W_hgᵀ, one product
 
 
 def lstm_step_backward(
@@ -157,8 +154,8 @@ def lstm_step_backward(
         check_grad(dC_t, H_prev.shape, "(B, H)", H_prev.dtype, "LSTM", "dC_t")
     dA, dH_prev, dC_prev = _lstm_step_backward(dH_t, dC_t, cache,
                                                transposed(params, _RECURRENT))
-    grads = gate_grads(cache.X_t, H_prev, dA, recurrent=_GATES)
-    return (input_grad(dA, params), dH_prev, dC_prev,
+    grads = gate_grads(cache.X_t, H_prev, dA, _GATES, recurrent=4)
+    return (input_grad(dA, params, _GATES), dH_prev, dC_prev,
             {n: grads[n] for n in LSTM_PARAM_NAMES})
 
 
@@ -243,21 +240,19 @@ def lstm_backward(
     """
     X, H0, C0, Hs, Cs, I, F, O_gate, C_tilde, tanh_Cs, params = cache
     T, B, D = X.shape
+    H = Hs.shape[2]
     W_hT = transposed(params, _RECURRENT)
-    H_prevs = np.concatenate([H0[None], Hs[:-1]])      # (T, B, H): H_0..H_{T-1}
-    dA = {g: np.empty_like(Hs) for g in _GATES}        # dA[g][t] = ∂L/∂A_g at t + 1
+    dA = np.empty((T, B, 4 * H), Hs.dtype)     # [dA_i dA_f dA_o dA_c] at every step
     dH_next = np.zeros_like(H0) if dH_T is None else dH_T
     dC_next = np.zeros_like(C0) if dC_T is None else dC_T
     for t in reversed(range(T)):
         dH_t = dH_next if dHs is None else dHs[t] + dH_next
-        C_prev = C0 if t == 0 else Cs[t - 1]
-        step = LSTMStepCache(X[t], H_prevs[t], C_prev, I[t], F[t], O_gate[t],
-                             C_tilde[t], tanh_Cs[t])
-        dA_t, dH_next, dC_next = _lstm_step_backward(dH_t, dC_next, step, W_hT)
-        for g in _GATES:
-            dA[g][t] = dA_t[g]
+        H_prev, C_prev = (H0, C0) if t == 0 else (Hs[t - 1], Cs[t - 1])
+        step = LSTMStepCache(X[t], H_prev, C_prev, I[t], F[t], O_gate[t], C_tilde[t],
+                             tanh_Cs[t])
+        dA[t], dH_next, dC_next = _lstm_step_backward(dH_t, dC_next, step, W_hT)
     # The sums over t: all T·B rows in one product each.
-    dA_rows = {g: rows(dA_g) for g, dA_g in dA.items()}
-    grads = gate_grads(rows(X), rows(H_prevs), dA_rows, recurrent=_GATES)
-    dX = input_grad(dA_rows, params).reshape(T, B, D) if need_dX else None
+    H_prevs = np.concatenate([H0[None], Hs[:-1]])      # (T, B, H): H_0..H_{T-1}
+    grads = gate_grads(rows(X), rows(H_prevs), rows(dA), _GATES, recurrent=4)
+    dX = input_grad(rows(dA), params, _GATES).reshape(T, B, D) if need_dX else None
     return dX, dH_next, dC_next, {n: grads[n] for n in LSTM_PARAM_NAMES}

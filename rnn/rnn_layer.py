@@ -6,10 +6,12 @@ Shapes (book notation): X_t (B, D), H_t (B, H); sequences are time-major, X (T, 
 and Hs (T, B, H), so ``X[t]`` is X_{t+1}. Parameters: W_xh (D, H), W_hh (H, H),
 b_h (H,). Gradients come back in a dict with the same keys.
 
-The cell's math is written once, in the step functions: ``rnn_step_forward`` and
-``_rnn_step_backward`` (the local part of ``rnn_step_backward``). ``rnn_forward`` and
-``rnn_backward`` (backpropagation through time) loop over them; only the parameter
-gradients, sums over the steps, are left to one matrix product after the loop.
+The cell's math is written once, in ``_rnn_step_forward`` and ``_rnn_step_backward``,
+which the step functions ``rnn_step_forward`` and ``rnn_step_backward`` wrap and the
+sequence functions ``rnn_forward`` and ``rnn_backward`` (backpropagation through time)
+loop over. Left out of the loop, for speed: the input projections X_t W_xh of all steps
+(one product before it) and the parameter gradients, sums over the steps (one product
+each after it).
 """
 from __future__ import annotations
 
@@ -76,6 +78,16 @@ def _check_step(X_t, H_prev, params, nonlinearity="tanh") -> None:
     check_state(H_prev, B, H, dtype, "RNN", "H_prev")
 
 
+def _rnn_step_forward(
+    XW_t: np.ndarray, H_prev: np.ndarray, params: dict[str, np.ndarray],
+    nonlinearity: str,
+) -> np.ndarray:
+    """H_t = φ(A_t), A_t = X_t W_xh + H_{t-1} W_hh + b_h, unchecked, given the input
+    projection XW_t = X_t W_xh."""
+    A_t = XW_t + H_prev @ params["W_hh"] + params["b_h"]
+    return np.tanh(A_t) if nonlinearity == "tanh" else np.maximum(A_t, 0)
+
+
 @checked(_check_step)
 def rnn_step_forward(
     X_t: np.ndarray, H_prev: np.ndarray, params: dict[str, np.ndarray],
@@ -87,26 +99,25 @@ def rnn_step_forward(
     nonlinearity "tanh" or "relu". Returns H_t (B, H) and the cache for
     ``rnn_step_backward``.
     """
-    A_t = X_t @ params["W_xh"] + H_prev @ params["W_hh"] + params["b_h"]
-    H_t = np.tanh(A_t) if nonlinearity == "tanh" else np.maximum(A_t, 0)
+    H_t = _rnn_step_forward(X_t @ params["W_xh"], H_prev, params, nonlinearity)
     return H_t, RNNStepCache(X_t, H_prev, H_t, nonlinearity)
 
 
 def _rnn_step_backward(
-    dH_t: np.ndarray, cache: RNNStepCache, W_hT: dict[str, np.ndarray]
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    dH_t: np.ndarray, cache: RNNStepCache, W_hT: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The local part of one step's backward pass, unchecked:
     dA_t = dH_t ⊙ φ'(A_t) and dH_{t-1} = dA_t W_hhᵀ.
 
-    W_hT: {"W_hh": W_hhᵀ}. Returns ({"h": dA_t}, dH_prev); the parameter gradients
-    follow from dA_t (``gate_grads``).
+    W_hT: W_hhᵀ. Returns dA_t and dH_prev; the parameter gradients follow from dA_t
+    (``gate_grads``).
     """
     H_t, nonlinearity = cache.H_t, cache.nonlinearity
     if nonlinearity == "tanh":
         dA_t = dH_t * (1 - H_t**2)     # tanh'(A) = 1 − tanh(A)²
     else:
         dA_t = dH_t * (H_t > 0)        # ReLU'(A) = 1 where A > 0, else 0
-    return {"h": dA_t}, dA_t @ W_hT["W_hh"]
+    return dA_t, dA_t @ W_hT
 
 
 def rnn_step_backward(
@@ -122,8 +133,8 @@ def rnn_step_backward(
     check_cache(cache, RNNStepCache, "rnn_step_forward")
     check_grad(dH_t, cache.H_t.shape, "(B, H)", cache.H_t.dtype, "RNN", "dH_t")
     dA, dH_prev = _rnn_step_backward(dH_t, cache, transposed(params, ("W_hh",)))
-    grads = gate_grads(cache.X_t, cache.H_prev, dA, recurrent=("h",))
-    return input_grad(dA, params), dH_prev, grads
+    grads = gate_grads(cache.X_t, cache.H_prev, dA, "h", recurrent=1)
+    return input_grad(dA, params, "h"), dH_prev, grads
 
 
 # --------------------------------------------------------------------------------------
@@ -153,8 +164,7 @@ def rnn_forward(
     X: np.ndarray, H0: np.ndarray | None, params: dict[str, np.ndarray],
     nonlinearity: str = "tanh",
 ) -> tuple[np.ndarray, RNNCache]:
-    """H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h) for t = 1..T: the loop of
-    ``rnn_step_forward``.
+    """H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h) for t = 1..T: the loop of the step.
 
     X: (T, B, D) time-major inputs; H0: (B, H) or None for zeros; params as in
     ``init_rnn_params``. Returns Hs (T, B, H) with Hs[t] = H_{t+1} (the final state is
@@ -164,11 +174,12 @@ def rnn_forward(
     T, B, _ = X.shape
     H = params["W_hh"].shape[0]
     H0 = np.zeros((B, H), X.dtype) if H0 is None else H0
-    step = rnn_step_forward.unchecked
+    # Speed: X_t W_xh for every t at once, one product instead of T small ones.
+    XW = (rows(X) @ params["W_xh"]).reshape(T, B, H)
     Hs = np.empty((T, B, H), X.dtype)
     H_prev = H0
     for t in range(T):
-        Hs[t], _ = step(X[t], H_prev, params, nonlinearity)
+        Hs[t] = _rnn_step_forward(XW[t], H_prev, params, nonlinearity)
         H_prev = Hs[t]
     return Hs, RNNCache(X, H0, Hs, params, nonlinearity)
 
@@ -203,9 +214,8 @@ def rnn_backward(
     for t in reversed(range(T)):
         dH_t = dH_next if dHs is None else dHs[t] + dH_next
         step = RNNStepCache(X[t], H_prevs[t], Hs[t], nonlinearity)
-        dA_t, dH_next = _rnn_step_backward(dH_t, step, W_hT)
-        dA[t] = dA_t["h"]
+        dA[t], dH_next = _rnn_step_backward(dH_t, step, W_hT)
     # The sums over t: all T·B rows in one product each.
-    grads = gate_grads(rows(X), rows(H_prevs), {"h": rows(dA)}, recurrent=("h",))
-    dX = input_grad({"h": rows(dA)}, params).reshape(T, B, D) if need_dX else None
+    grads = gate_grads(rows(X), rows(H_prevs), rows(dA), "h", recurrent=1)
+    dX = input_grad(rows(dA), params, "h").reshape(T, B, D) if need_dX else None
     return dX, dH_next, grads

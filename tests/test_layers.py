@@ -522,15 +522,24 @@ def test_inputs_are_checked_once_not_at_every_step(kind, monkeypatch):
 
 
 @pytest.mark.parametrize("step, math_line", [
-    (rnn_step_forward, 'A_t = X_t @ params["W_xh"] + H_prev @ params["W_hh"]'),
     (gru_step_forward, 'R = sigmoid(X_t @ p["W_xr"] + H_prev @ p["W_hr"] + p["b_r"])'),
     (lstm_step_forward, 'C_t = F * C_prev + I * C_tilde'),
 ])
-def test_a_checked_step_shows_its_math_and_signature(step, math_line):
-    """The chapters print the step functions' source next to the equations."""
+def test_a_checked_step_shows_its_math(step, math_line):
+    """Chapters 10 and 11 print the step functions' source next to the equations."""
     assert math_line in inspect.getsource(step)
-    assert inspect.signature(step) == inspect.signature(step.unchecked)
-    assert step.__name__ == step.unchecked.__name__ and step.__doc__
+
+
+@pytest.mark.parametrize("function", [
+    rnn_step_forward, rnn_forward, rnn_backward, gru_step_forward, gru_forward,
+    gru_backward, lstm_step_forward, lstm_forward, lstm_backward,
+])
+def test_a_checked_function_keeps_its_name_signature_and_docstring(function):
+    body = function.unchecked
+    assert inspect.signature(function) == inspect.signature(body)
+    assert inspect.signature(function.check).parameters.keys() == \
+        inspect.signature(body).parameters.keys()
+    assert function.__name__ == body.__name__ and function.__doc__ == body.__doc__
 
 
 @pytest.mark.parametrize("backward, cache_type", [
