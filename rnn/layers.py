@@ -251,14 +251,14 @@ def recurrent_backward(
             idx = _index(spec, k, j)
             dHs_kd = None if dOut is None else _read(dOut[..., j * H:(j + 1) * H], d)
             dT = [None if s is None else s[idx] for s in dfinal]
-            dX_kd, *dinit[idx], g = cell.backward.unchecked(
+            dX_kd, *d0, g = cell.backward.unchecked(
                 dHs_kd, cache.cells[k][j], *dT, need_dX=need_dX or k > 0)
+            dinit[idx] = d0
             grads |= {_key(k, d, name): value for name, value in g.items()}
             if dX_kd is not None:      # directions read the same input: gradients add
                 dX_k = _read(dX_kd, d) if dX_k is None else dX_k + _read(dX_kd, d)
         dOut = dX_k
-    n = spec.num_layers * spec.num_directions
-    dstate0 = tuple(np.stack(parts) for parts in zip(*(dinit[i] for i in range(n))))
+    dstate0 = tuple(np.stack(parts) for parts in zip(*(dinit[i] for i in sorted(dinit))))
     return dOut, _pack_state(spec, dstate0), {n: grads[n] for n in params if n in grads}
 
 
