@@ -258,7 +258,8 @@ def recurrent_backward(
             if dX_kd is not None:      # directions read the same input: gradients add
                 dX_k = _read(dX_kd, d) if dX_k is None else dX_k + _read(dX_kd, d)
         dOut = dX_k
-    dstate0 = tuple(np.stack(parts) for parts in zip(*(dinit[i] for i in sorted(dinit))))
+    dstate0 = tuple(np.stack(parts)
+                    for parts in zip(*(dinit[i] for i in sorted(dinit))))
     return dOut, _pack_state(spec, dstate0), {n: grads[n] for n in params if n in grads}
 
 
