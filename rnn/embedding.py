@@ -1,18 +1,22 @@
 """Embedding lookup: token ids → dense rows of a matrix E, and its backward pass.
 
-The book writes X_t = E[ids_t] = one_hot(ids_t) E with E ∈ R^{V×D}: choosing row k of E is the same as
-multiplying the one-hot vector of k by E, only without building the (mostly zero) one-hot matrix.
+The book writes X_t = E[ids_t] = one_hot(ids_t) E with E ∈ R^{V×D}: choosing row k of E
+is the same as multiplying the one-hot vector of k by E, only without building the
+(mostly zero) one-hot matrix.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def init_embedding(V: int, D: int, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
+def init_embedding(
+    V: int, D: int, rng: np.random.Generator, dtype=np.float32
+) -> np.ndarray:
     """E ∈ R^{V×D} with independent entries E[k, j] ~ N(0, 1/D).
 
-    The standard deviation 1/√D keeps the squared norm of each row about 1 whatever D is.
-    V: vocabulary size, D: embedding size, rng: the random generator. Returns E of shape (V, D).
+    The standard deviation 1/√D keeps the squared norm of each row about 1 whatever D
+    is. V: vocabulary size, D: embedding size, rng: the random generator. Returns E of
+    shape (V, D).
     """
     if V < 1 or D < 1:
         raise ValueError(f"V and D must be positive; got V={V}, D={D}")
@@ -44,16 +48,19 @@ def embedding_forward(E: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def embedding_backward(dX: np.ndarray, ids: np.ndarray, V: int) -> np.ndarray:
-    """dE = one_hot(ids)ᵀ dX: row k of dE is the sum of the rows of dX at positions where ids == k.
+    """dE = one_hot(ids)ᵀ dX: row k of dE is the sum of the rows of dX at positions
+    where ids == k.
 
-    dX: (*S, D) upstream gradient ∂L/∂X; ids: the integer array of shape S used in the forward pass;
-    V: vocabulary size. Returns dE of shape (V, D) and dX's dtype. A token that occurs several times
-    receives the sum of its gradients (np.add.at accumulates repeated indices; ``dE[ids] += dX`` would not).
+    dX: (*S, D) upstream gradient ∂L/∂X; ids: the integer array of shape S used in the
+    forward pass; V: vocabulary size. Returns dE of shape (V, D) and dX's dtype. A token
+    that occurs several times receives the sum of its gradients (np.add.at accumulates
+    repeated indices; ``dE[ids] += dX`` would not).
     """
     dX = np.asarray(dX)
     ids = _check_ids(ids, V)
     if dX.shape[:-1] != ids.shape or dX.ndim != ids.ndim + 1:
-        raise ValueError(f"dX must have shape (*ids.shape, D) = {ids.shape + ('D',)}; got {dX.shape}")
+        raise ValueError(f"dX must have shape (*ids.shape, D) = "
+                         f"{ids.shape + ('D',)}; got {dX.shape}")
     D = dX.shape[-1]
     dE = np.zeros((V, D), dtype=dX.dtype)
     np.add.at(dE, ids.reshape(-1), dX.reshape(-1, D))

@@ -1,11 +1,23 @@
-"""Tests for rnn.bptt: truncated BPTT (chunks and windows) against full BPTT, the no-recurrence
-gradient and finite differences of the truncated objective; the cache byte count."""
+"""Tests for rnn.bptt: truncated BPTT (chunks and windows) against full BPTT, the
+no-recurrence gradient and finite differences of the truncated objective; the cache byte
+count."""
+
 import numpy as np
 import pytest
 
-from rnn.bptt import activation_nbytes, truncated_bptt_gradients, windowed_bptt_gradients
+from rnn.bptt import (
+    activation_nbytes,
+    truncated_bptt_gradients,
+    windowed_bptt_gradients,
+)
 from rnn.gradcheck import numerical_gradient, relative_error
-from rnn.rnn_layer import init_rnn_params, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from rnn.rnn_layer import (
+    init_rnn_params,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+)
 
 NAMES = ("W_xh", "W_hh", "b_h")
 
@@ -13,7 +25,9 @@ NAMES = ("W_xh", "W_hh", "b_h")
 def _problem(T=7, B=2, D=3, H=4, seed=0, dtype=np.float64):
     rng = np.random.default_rng(seed)
     params = init_rnn_params(D, H, rng, dtype=dtype)
-    params["W_hh"] *= 3.0          # strong recurrence, so truncation visibly changes the gradient
+    params[
+        "W_hh"
+    ] *= 3.0  # strong recurrence, so truncation visibly changes the gradient
     X = rng.standard_normal((T, B, D)).astype(dtype)
     H0 = rng.standard_normal((B, H)).astype(dtype) * 0.5
     dHs = rng.standard_normal((T, B, H)).astype(dtype)
@@ -76,7 +90,8 @@ def test_truncation_with_1_lt_k_lt_T_differs_from_both_ends(fn):
 
 
 def test_chunked_gradient_matches_finite_differences_of_the_chunked_objective():
-    """The chunked gradient is the exact gradient of Σ_t <dHs_t, H_t> when each chunk's start state is a constant."""
+    """The chunked gradient is the exact gradient of Σ_t <dHs_t, H_t> when each chunk's
+    start state is a constant."""
     X, H0, params, dHs = _problem(T=7)
     k = 3
     Hs, _ = rnn_forward(X, H0, params)
@@ -95,7 +110,8 @@ def test_chunked_gradient_matches_finite_differences_of_the_chunked_objective():
 
 
 def test_windowed_gradient_matches_finite_differences_of_the_windowed_objective():
-    """The windowed gradient is the exact gradient of Σ_t <dHs_t, H_t(H_{t-k} frozen)>."""
+    """The windowed gradient is the exact gradient of Σ_t <dHs_t, H_t(H_{t-k}
+    frozen)>."""
     X, H0, params, dHs = _problem(T=6)
     k = 2
     Hs, _ = rnn_forward(X, H0, params)
@@ -116,10 +132,16 @@ def test_windowed_gradient_matches_finite_differences_of_the_windowed_objective(
 
 def test_windowed_error_shrinks_with_k_for_a_contracting_rnn():
     X, H0, params, dHs = _problem(T=20, H=5, seed=3)
-    params["W_hh"] *= 0.5 / max(abs(np.linalg.eigvals(params["W_hh"])))   # spectral radius 0.5
+    params["W_hh"] *= 0.5 / max(
+        abs(np.linalg.eigvals(params["W_hh"]))
+    )  # spectral radius 0.5
     full = _full(X, H0, params, dHs)
-    errors = [relative_error(windowed_bptt_gradients(X, H0, params, dHs, k)["W_hh"], full["W_hh"])
-              for k in (1, 2, 4, 8, 16)]
+    errors = [
+        relative_error(
+            windowed_bptt_gradients(X, H0, params, dHs, k)["W_hh"], full["W_hh"]
+        )
+        for k in (1, 2, 4, 8, 16)
+    ]
     assert all(a > b for a, b in zip(errors, errors[1:]))
 
 

@@ -1,4 +1,6 @@
-"""Tests for rnn.embedding: lookup = one-hot × E, backward = one_hotᵀ dX, gradient check, validation."""
+"""Tests for rnn.embedding: lookup = one-hot × E, backward = one_hotᵀ dX, gradient
+check, validation."""
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,10 @@ def test_init_shape_dtype_and_scale():
     E = init_embedding(2000, 16, rng)
     assert E.shape == (2000, 16) and E.dtype == np.float32
     assert abs(E.std() - 1 / np.sqrt(16)) < 0.01
-    assert init_embedding(3, 2, np.random.default_rng(0), dtype=np.float64).dtype == np.float64
+    assert (
+        init_embedding(3, 2, np.random.default_rng(0), dtype=np.float64).dtype
+        == np.float64
+    )
 
 
 def test_init_is_reproducible():

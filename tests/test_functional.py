@@ -1,4 +1,6 @@
-"""Tests of rnn.functional and rnn.gradcheck: the pieces every layer and chapter shares."""
+"""Tests of rnn.functional and rnn.gradcheck: the pieces every layer and chapter
+shares."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -90,13 +92,28 @@ def test_cross_entropy_keeps_float32():
     assert dO.dtype == np.float32
 
 
-@pytest.mark.parametrize("O, y, mask, err, msg", [
-    (np.zeros((2, 3)), np.array([0, 1, 2]), None, ValueError, r"shape without the class axis, \(2,\)"),
-    (np.zeros((2, 3)), np.array([0.0, 1.0]), None, TypeError, "integer"),
-    (np.zeros((2, 3)), np.array([0, 3]), None, ValueError, r"\[0, 3\)"),
-    (np.zeros((2, 3)), np.array([0, 1]), np.ones(3), ValueError, r"mask must have the targets' shape"),
-    (np.zeros((2, 3)), np.array([0, 1]), np.zeros(2), ValueError, "every token"),
-])
+@pytest.mark.parametrize(
+    "O, y, mask, err, msg",
+    [
+        (
+            np.zeros((2, 3)),
+            np.array([0, 1, 2]),
+            None,
+            ValueError,
+            r"shape without the class axis, \(2,\)",
+        ),
+        (np.zeros((2, 3)), np.array([0.0, 1.0]), None, TypeError, "integer"),
+        (np.zeros((2, 3)), np.array([0, 3]), None, ValueError, r"\[0, 3\)"),
+        (
+            np.zeros((2, 3)),
+            np.array([0, 1]),
+            np.ones(3),
+            ValueError,
+            r"mask must have the targets' shape",
+        ),
+        (np.zeros((2, 3)), np.array([0, 1]), np.zeros(2), ValueError, "every token"),
+    ],
+)
 def test_cross_entropy_rejects_bad_input(O, y, mask, err, msg):
     with pytest.raises(err, match=msg):
         softmax_cross_entropy(O, y, mask)

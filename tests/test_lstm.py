@@ -31,24 +31,28 @@ def make_problem(T, B, D, H, Q=4, seed=0, dtype=np.float64):
     return params, X, H0, C0, W_hq, y, mask, g_H, g_C
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Initialisation
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 def test_init_shapes_dtype_and_range():
     params = init_lstm_params(5, 4, np.random.default_rng(0))
     assert tuple(params) == LSTM_PARAM_NAMES
     for name, p in params.items():
-        shape = (5, 4) if name.startswith("W_x") else (4, 4) if name.startswith("W_h") else (4,)
+        shape = (
+            (5, 4)
+            if name.startswith("W_x")
+            else (4, 4) if name.startswith("W_h") else (4,)
+        )
         assert p.shape == shape and p.dtype == np.float32
         assert np.abs(p).max() <= 0.5
     again = init_lstm_params(5, 4, np.random.default_rng(0))
     assert all(np.array_equal(params[k], again[k]) for k in params)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The formulas, literally
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 def test_step_is_the_formula():
     p, X, H0, C0, *_ = make_problem(1, 3, 3, 4, seed=1)
@@ -70,7 +74,9 @@ def test_forget_one_input_zero_keeps_the_cell():
     p["b_f"][:] = 50.0
     p["b_i"][:] = -50.0
     Hs, C_T, cache = lstm_forward(X, H0, C0, p)
-    np.testing.assert_allclose(cache.Cs, np.broadcast_to(C0, cache.Cs.shape), atol=1e-15)
+    np.testing.assert_allclose(
+        cache.Cs, np.broadcast_to(C0, cache.Cs.shape), atol=1e-15
+    )
     np.testing.assert_allclose(C_T, C0, atol=1e-15)
     np.testing.assert_allclose(Hs, cache.O_gate * np.tanh(C0), atol=1e-15)
 
@@ -84,12 +90,14 @@ def test_forget_zero_input_one_restarts_the_cell_and_output_zero_hides_it():
     np.testing.assert_allclose(cache.Cs, cache.C_tilde, atol=1e-15)
     np.testing.assert_allclose(Hs, 0.0, atol=1e-15)
     # with H_{t-1} = 0 hidden, C̃_t depends on X_t only
-    np.testing.assert_allclose(cache.C_tilde[1:], np.tanh(X[1:] @ p["W_xc"] + p["b_c"]), atol=1e-14)
+    np.testing.assert_allclose(
+        cache.C_tilde[1:], np.tanh(X[1:] @ p["W_xc"] + p["b_c"]), atol=1e-14
+    )
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Gradient checks (float64)
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 def test_step_gradients():
     p, X, H0, C0, *_ = make_problem(1, 3, 3, 3, seed=4)
@@ -118,13 +126,19 @@ def test_sequence_gradients_with_masked_loss_and_final_state(T, B, D, H):
 
     def loss():
         Hs, C_T, _ = lstm_forward(X, H0, C0, p)
-        return masked_ce(Hs, W_hq, y, mask)[0] + float((Hs[-1] * g_H).sum() + (C_T * g_C).sum())
+        return masked_ce(Hs, W_hq, y, mask)[0] + float(
+            (Hs[-1] * g_H).sum() + (C_T * g_C).sum()
+        )
 
     Hs, C_T, cache = lstm_forward(X, H0, C0, p)
     _, dHs = masked_ce(Hs, W_hq, y, mask)
     dX, dH0, dC0, grads = lstm_backward(dHs, cache, dH_T=g_H, dC_T=g_C)
     assert set(grads) == set(p)
-    assert_gradients(loss, {"X": X, "H0": H0, "C0": C0, **p}, {"X": dX, "H0": dH0, "C0": dC0, **grads})
+    assert_gradients(
+        loss,
+        {"X": X, "H0": H0, "C0": C0, **p},
+        {"X": dX, "H0": dH0, "C0": dC0, **grads},
+    )
 
 
 def test_sequence_gradients_without_initial_state_or_final_gradients():
@@ -139,7 +153,8 @@ def test_sequence_gradients_without_initial_state_or_final_gradients():
 
 
 def test_only_the_final_cell_carries_a_gradient():
-    """dHs = None, dH_T = None, dC_T given: the gradient flows through the cells alone."""
+    """dHs = None, dH_T = None, dC_T given: the gradient flows through the cells
+    alone."""
     p, X, H0, C0, *_, g_C = make_problem(3, 2, 2, 3, seed=8)
 
     def loss():
@@ -147,20 +162,28 @@ def test_only_the_final_cell_carries_a_gradient():
 
     _, _, cache = lstm_forward(X, H0, C0, p)
     dX, dH0, dC0, grads = lstm_backward(None, cache, dC_T=g_C)
-    assert_gradients(loss, {"X": X, "H0": H0, "C0": C0, **p}, {"X": dX, "H0": dH0, "C0": dC0, **grads})
+    assert_gradients(
+        loss,
+        {"X": X, "H0": H0, "C0": C0, **p},
+        {"X": dX, "H0": dH0, "C0": dC0, **grads},
+    )
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The sequence functions are the loop of the step functions
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 def test_sequence_equals_loop_of_steps():
     p, X, H0, C0, *_ = make_problem(4, 3, 3, 3, seed=9)
     rng = np.random.default_rng(10)
-    dHs, dH_T, dC_T = rng.standard_normal((4, 3, 3)), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    dHs, dH_T, dC_T = (
+        rng.standard_normal((4, 3, 3)),
+        rng.standard_normal((3, 3)),
+        rng.standard_normal((3, 3)),
+    )
 
-    # Forward: the same elementwise operations in the same order (a column block of X [W_xi … W_xc] is X W_xi),
-    # so the numbers are identical. Backward: the sums over t run in another order, so equal to rounding only.
+    # Forward: the sequence runs the step's own body, so the numbers are identical.
+    # Backward: the sums over t run in another order, so equal to rounding only.
     Hs, C_T, cache = lstm_forward(X, H0, C0, p)
     dX, dH0, dC0, grads = lstm_backward(dHs, cache, dH_T, dC_T)
 
@@ -171,12 +194,16 @@ def test_sequence_equals_loop_of_steps():
         np.testing.assert_array_equal(Hs[t], H)
         np.testing.assert_array_equal(cache.Cs[t], C)
         for gate in ("I", "F", "O_gate", "C_tilde"):
-            np.testing.assert_array_equal(getattr(cache, gate)[t], getattr(step_cache, gate))
+            np.testing.assert_array_equal(
+                getattr(cache, gate)[t], getattr(step_cache, gate)
+            )
     np.testing.assert_array_equal(C_T, C)
     dH_next, dC_next = dH_T, dC_T
     loop_grads, loop_dX = {k: np.zeros_like(v) for k, v in p.items()}, np.zeros_like(X)
     for t in reversed(range(4)):
-        loop_dX[t], dH_next, dC_next, g = lstm_step_backward(dHs[t] + dH_next, dC_next, steps[t], p)
+        loop_dX[t], dH_next, dC_next, g = lstm_step_backward(
+            dHs[t] + dH_next, dC_next, steps[t], p
+        )
         for k in g:
             loop_grads[k] += g[k]
     np.testing.assert_allclose(dX, loop_dX, rtol=1e-12, atol=1e-14)
@@ -186,16 +213,20 @@ def test_sequence_equals_loop_of_steps():
         np.testing.assert_allclose(grads[k], loop_grads[k], rtol=1e-12, atol=1e-14)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # dtypes and caches
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 def test_float32_stays_float32_and_cache_exposes_gates_and_cells():
     p, X, H0, C0, *_ = make_problem(3, 2, 3, 4, dtype=np.float32)
     Hs, C_T, cache = lstm_forward(X, H0, C0, p)
-    dX, dH0, dC0, grads = lstm_backward(np.ones_like(Hs), cache, np.ones_like(H0), np.ones_like(C0))
+    dX, dH0, dC0, grads = lstm_backward(
+        np.ones_like(Hs), cache, np.ones_like(H0), np.ones_like(C0)
+    )
     H_t, C_t, step_cache = lstm_step_forward(X[0], H0, C0, p)
-    dX_t, dH_prev, dC_prev, step_grads = lstm_step_backward(np.ones_like(H_t), np.ones_like(C_t), step_cache, p)
+    dX_t, dH_prev, dC_prev, step_grads = lstm_step_backward(
+        np.ones_like(H_t), np.ones_like(C_t), step_cache, p
+    )
     gates = (cache.I, cache.F, cache.O_gate, cache.C_tilde)
     for a in (Hs, C_T, dX, dH0, dC0, H_t, C_t, dX_t, dH_prev, dC_prev, cache.Cs, *gates,
               *grads.values(), *step_grads.values()):
@@ -206,30 +237,45 @@ def test_float32_stays_float32_and_cache_exposes_gates_and_cells():
     assert all(((g > 0) & (g < 1)).all() for g in gates[:3])
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Bad inputs
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 def test_bad_inputs_raise_with_the_expected_shape_or_type():
     p, X, H0, C0, *_ = make_problem(4, 3, 3, 5)
-    with pytest.raises(ValueError, match=r"X must have shape \(T, B, D\) with D = 3; got \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"X must have shape \(T, B, D\) with D = 3; got \(3, 3\)"
+    ):
         lstm_forward(X[0], H0, C0, p)
-    with pytest.raises(ValueError, match=r"X must have shape \(T, B, D\) with D = 3; got \(4, 3, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"X must have shape \(T, B, D\) with D = 3; got \(4, 3, 2\)"
+    ):
         lstm_forward(X[..., :2], H0, C0, p)
     with pytest.raises(ValueError, match=r"T ≥ 1; got \(0, 3, 3\)"):
         lstm_forward(X[:0], H0, C0, p)
-    with pytest.raises(ValueError, match=r"C0 must have shape \(B, H\) = \(3, 5\); got \(2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"C0 must have shape \(B, H\) = \(3, 5\); got \(2, 5\)"
+    ):
         lstm_forward(X, H0, C0[:2], p)
-    with pytest.raises(ValueError, match=r"H0 must have shape \(B, H\) = \(3, 5\); got \(3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"H0 must have shape \(B, H\) = \(3, 5\); got \(3, 4\)"
+    ):
         lstm_forward(X, H0[:, :4], C0, p)
-    with pytest.raises(TypeError, match=r"C0 has dtype float32 but the LSTM parameters have dtype float64"):
+    with pytest.raises(
+        TypeError,
+        match=r"C0 has dtype float32 but the LSTM parameters have dtype float64",
+    ):
         lstm_forward(X, H0, C0.astype(np.float32), p)
     X_inf = X.copy()
     X_inf[-1, -1, -1] = -np.inf
     with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
         lstm_forward(X_inf, H0, C0, p)
-    with pytest.raises(ValueError, match=r"C_prev must have shape \(B, H\) = \(3, 5\); got \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"C_prev must have shape \(B, H\) = \(3, 5\); got \(3, 3\)"
+    ):
         lstm_step_forward(X[0], H0, C0[:, :3], p)
     Hs, _, cache = lstm_forward(X, H0, C0, p)
-    with pytest.raises(ValueError, match=r"dC_T must have shape \(B, H\) = \(3, 5\); got \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"dC_T must have shape \(B, H\) = \(3, 5\); got \(5,\)"
+    ):
         lstm_backward(Hs, cache, dC_T=C0[0])
