@@ -15,7 +15,7 @@ import numpy as np
 # --------------------------------------------------------------------------------------
 
 def init_uniform(
-    names: tuple[str, ...], D: int, H: int, rng: np.random.Generator, dtype
+    names: tuple[str, ...], D: int, H: int, rng: np.random.Generator | int, dtype
 ) -> dict[str, np.ndarray]:
     """Draw every parameter i.i.d. from U(−1/√H, 1/√H), in the order of ``names``.
 
@@ -24,9 +24,7 @@ def init_uniform(
     for label, n in (("D", D), ("H", H)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"{label} must be an integer ≥ 1; got {n!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, e.g. "
-                        f"np.random.default_rng(0); got {type(rng).__name__}")
+    rng = as_rng(rng)
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"dtype must be a floating type such as float32 or float64; "
@@ -264,9 +262,11 @@ def concat_columns(params: dict, names: tuple[str, ...]) -> np.ndarray:
 
 
 def split_columns(M: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Inverse of ``concat_columns``: cut the last axis of M into len(names) equal, contiguous blocks."""
+    """Inverse of ``concat_columns``: cut the last axis of M into len(names) equal,
+    contiguous blocks."""
     H = M.shape[-1] // len(names)
-    return {n: np.ascontiguousarray(M[..., k * H:(k + 1) * H]) for k, n in enumerate(names)}
+    return {n: np.ascontiguousarray(M[..., k * H:(k + 1) * H])
+            for k, n in enumerate(names)}
 
 
 

@@ -60,20 +60,23 @@ def truncated_bptt_gradients(
     k: int,
     nonlinearity: str = "tanh",
 ) -> dict[str, np.ndarray]:
-    """Gradients of W_xh, W_hh, b_h by BPTT over chunks of k steps, the state carried without gradient.
+    """Gradients of W_xh, W_hh, b_h by BPTT over chunks of k steps, the state carried
+    without gradient.
 
-    The steps 1..T are cut into chunks [1..k], [k+1..2k], …; the last may be shorter. Each chunk runs
-    ``rnn_forward`` from the final state of the previous chunk (H0 for the first) and ``rnn_backward``
-    with dHs restricted to the chunk and no gradient arriving from later chunks, so the δ recursion
-    stops at every chunk boundary. The gradients of the chunks are summed.
+    The steps 1..T are cut into chunks [1..k], [k+1..2k], …; the last may be shorter.
+    Each chunk runs ``rnn_forward`` from the final state of the previous chunk (H0 for
+    the first) and ``rnn_backward`` with dHs restricted to the chunk and no gradient
+    arriving from later chunks, so the recursion for dH_t stops at every chunk boundary.
+    The gradients of the chunks are summed.
 
-    k = T (or more) is exactly full BPTT (one chunk, the same arithmetic as ``rnn_backward``); k = 1
-    ignores the recurrence: each ℓ_t reaches only the parameters' direct use at step t.
-    Only one chunk's cache exists at a time, so the memory for activations grows with k, not T.
+    k = T (or more) is exactly full BPTT (one chunk, the same arithmetic as
+    ``rnn_backward``); k = 1 ignores the recurrence: each ℓ_t reaches only the
+    parameters' direct use at step t. Only one chunk's cache exists at a time, so the
+    memory for activations grows with k, not T.
 
     X: (T, B, D); H0: (B, H) or None for zeros; params: {"W_xh", "W_hh", "b_h"};
-    dHs: (T, B, H), dHs[t] = ∂ℓ/∂H_{t+1} through the output at that step; k: chunk length ≥ 1.
-    Returns {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}.
+    dHs: (T, B, H), dHs[t] = ∂ℓ/∂H_{t+1} through the output at that step; k: chunk
+    length ≥ 1. Returns {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}.
     """
     k = _check_k(k)
     _check_inputs(X, params, dHs)

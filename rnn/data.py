@@ -27,6 +27,8 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from rnn._common import as_rng
+
 __all__ = [
     "tokenize",
     "Vocab",
@@ -307,13 +309,7 @@ def load_names_corpus(kind: str = "female") -> str:
     return join_names(load_names(kind))
 
 
-def _as_rng(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be a np.random.Generator or an int seed; got {type(rng).__name__}")
+_as_rng = as_rng   # one rule for randomness across the package (rnn._common)
 
 
 def train_valid_split(

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnn._common import as_rng, check_int
+
 
 def init_embedding(
-    V: int, D: int, rng: np.random.Generator, dtype=np.float32
+    V: int, D: int, rng: np.random.Generator | int, dtype=np.float32
 ) -> np.ndarray:
     """E ∈ R^{V×D} with independent entries E[k, j] ~ N(0, 1/D).
 
     The standard deviation 1/√D keeps the squared norm of each row about 1 whatever D
     is. V: vocabulary size, D: embedding size, rng: the random generator. Returns E of
-    shape (V, D).
+    shape (V, D). rng may also be an int seed.
     """
-    if V < 1 or D < 1:
-        raise ValueError(f"V and D must be positive; got V={V}, D={D}")
+    V, D = check_int(V, "V"), check_int(D, "D")
+    rng = as_rng(rng)
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating type such as float32 or float64; "
+                        f"got {dtype}")
     return (rng.standard_normal((V, D)) / np.sqrt(D)).astype(dtype)
 
 
@@ -37,7 +43,8 @@ def _check_ids(ids: np.ndarray, V: int) -> np.ndarray:
 def embedding_forward(E: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """X = E[ids], i.e. X_t = E[ids_t] = one_hot(ids_t) E for every position.
 
-    E: (V, D); ids: integer array of any shape S with values in [0, V), e.g. (T, B) or (B, T).
+    E: (V, D); ids: integer array of any shape S with values in [0, V), e.g. (T, B) or
+    (B, T).
     Returns X of shape (*S, D) and E's dtype.
     """
     E = np.asarray(E)

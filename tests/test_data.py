@@ -543,7 +543,7 @@ def test_batches_errors(partition):
         it(np.arange(50), 2, 0, 0)
     with pytest.raises(ValueError, match="1-D"):
         it(np.zeros((5, 5), dtype=int), 1, 2, 0)
-    with pytest.raises(TypeError, match="Generator or an int seed"):
+    with pytest.raises(TypeError, match="an int seed or a numpy Generator"):
         it(np.arange(50), 2, 5, None)
     with pytest.raises(ValueError, match="partition"):
         num_batches(50, 2, 5, "shuffled")

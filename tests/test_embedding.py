@@ -102,3 +102,24 @@ def test_E_must_be_2d():
 def test_backward_shape_mismatch():
     with pytest.raises(ValueError, match="dX must have shape"):
         embedding_backward(np.zeros((3, 2)), np.array([0, 1]), 4)
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        pytest.param((0, 3, 0), ValueError, r"V must be an integer ≥ 1", id="V = 0"),
+        pytest.param((5, 2.0, 0), ValueError, r"D must be an integer ≥ 1", id="float D"),
+        pytest.param((5, 3, "seed"), TypeError, r"rng must be an int seed or a numpy",
+                     id="rng a str"),
+        pytest.param((5, 3, 0, np.int32), TypeError, r"dtype must be a floating type",
+                     id="integer dtype"),
+    ],
+)
+def test_init_embedding_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error, match=message):
+        init_embedding(*args)
+
+
+def test_init_embedding_takes_an_int_seed():
+    by_seed = init_embedding(5, 3, 7)
+    assert np.array_equal(by_seed, init_embedding(5, 3, np.random.default_rng(7)))

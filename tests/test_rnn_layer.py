@@ -57,8 +57,11 @@ def test_init_shapes_dtype_range_and_seed():
 def test_init_rejects_bad_arguments():
     with pytest.raises(ValueError, match=r"H must be an integer ≥ 1; got 0"):
         init_rnn_params(3, 0, np.random.default_rng(0))
-    with pytest.raises(TypeError, match=r"rng must be a numpy Generator"):
-        init_rnn_params(3, 2, 0)
+    with pytest.raises(TypeError, match=r"rng must be an int seed or a numpy Generator"):
+        init_rnn_params(3, 2, 0.5)
+    # an int seed is accepted everywhere alike, and equals the Generator it names
+    a, b = init_rnn_params(3, 2, 7), init_rnn_params(3, 2, np.random.default_rng(7))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
     with pytest.raises(TypeError, match=r"dtype must be a floating type"):
         init_rnn_params(3, 2, np.random.default_rng(0), np.int64)
 
