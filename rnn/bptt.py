@@ -108,12 +108,12 @@ def windowed_bptt_gradients(
     for all t at once by keeping the gradient at each state split by *age* a = (index of
     the loss term) − (index of the state):
 
-        G_s[0] = dHs[s],   G_s[a] = (G_{s+1}[a−1] ⊙ φ'(A_{s+1})) W_hhᵀ  for 1 ≤ a < k,
+        dH_s[0] = dHs[s],  dH_s[a] = (dH_{s+1}[a−1] ⊙ φ'(A_{s+1})) W_hhᵀ  for 1 ≤ a < k,
 
-    and the state's truncated gradient is Σ_a G_s[a]. Contributions of age k would cross
-    the window and are dropped. Each step is one step of ``rnn_step_backward`` on the k
-    ages stacked as a batch of k·B rows, whose parameter gradients, summed over the
-    rows, are that step's share. Work O(T·k), against O(T) for full BPTT; a streaming
+    and the state's truncated gradient is Σ_a dH_s[a]. Contributions of age k would
+    cross the window and are dropped. Each step is one step of ``rnn_step_backward``
+    on the k ages stacked as a batch of k·B rows, whose parameter gradients, summed over
+    the rows, are that step's share. Work O(T·k), against O(T) for full BPTT; a streaming
     implementation needs the caches of the last k steps only.
 
     k ≥ T is full BPTT (up to the order of floating-point sums); k = 1 ignores the
@@ -129,19 +129,21 @@ def windowed_bptt_gradients(
     T, B, _ = X.shape
     W_hT = transposed(params, ("W_hh",))
     depth = min(k, T)                               # ages 0..depth−1 can occur
-    G = np.zeros((depth, B, Hs.shape[2]), Hs.dtype)  # G[a]: gradient from ℓ_{s+a}
+    # dH_age[a]: the gradient that comes from ℓ_{s+a}
+    dH_age = np.zeros((depth, B, Hs.shape[2]), Hs.dtype)
     total = None
     for s in reversed(range(T)):
-        G[0] = dHs[s]
+        dH_age[0] = dHs[s]
         H_prev = cache.H0 if s == 0 else Hs[s - 1]
         stacked = RNNStepCache(                     # the step's cache, once per age
             np.tile(X[s], (depth, 1)), np.tile(H_prev, (depth, 1)),
             np.tile(Hs[s], (depth, 1)), nonlinearity,
         )
-        dA, dH_prev = _rnn_step_backward(G.reshape(depth * B, -1), stacked, W_hT)
+        dA, dH_prev = _rnn_step_backward(dH_age.reshape(depth * B, -1), stacked, W_hT)
         total = _add(total, gate_grads(stacked.X_t, stacked.H_prev, dA, "h", 1))
-        G[1:] = dH_prev.reshape(G.shape)[:-1]       # one step older; age `depth` drops
-        G[0] = 0
+        # one step older; the age `depth` drops out
+        dH_age[1:] = dH_prev.reshape(dH_age.shape)[:-1]
+        dH_age[0] = 0
     return total
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def sigmoid(Z: np.ndarray) -> np.ndarray:
-    """σ(Z) = 1 / (1 + exp(−Z)). Any shape; same shape and dtype out.
+def sigmoid(A: np.ndarray) -> np.ndarray:
+    """σ(A) = 1 / (1 + exp(−A)) of a pre-activation A. Any shape; same shape and dtype
+    out.
 
     Computed as the identical function σ(z) = (1 + tanh(z/2)) / 2, which never overflows
     for large |z| and needs a single transcendental call instead of exp, a division and
@@ -16,7 +17,7 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
     the left tail (σ(z) < 1e-8, z < −18) lose relative accuracy. A gate that is 1e-8
     open is closed for every purpose of this course.
     """
-    return 0.5 * np.tanh(0.5 * Z) + 0.5
+    return 0.5 * np.tanh(0.5 * A) + 0.5
 
 
 def softmax(O: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -118,14 +118,14 @@ def _lstm_step_backward(
     dC = dH_t * O_gate * (1 - tanh_C**2)
     if dC_t is not None:
         dC += dC_t
-    dO = dH_t * tanh_C
+    dO_gate = dH_t * tanh_C
     dF = dC * C_prev
     dI = dC * C_tilde
     dC_tilde = dC * I
     dA = np.concatenate([
         dI * (I * (1 - I)),
         dF * (F * (1 - F)),
-        dO * (O_gate * (1 - O_gate)),
+        dO_gate * (O_gate * (1 - O_gate)),
         dC_tilde * (1 - C_tilde**2),
     ], axis=1)
     return dA, dA @ W_hT, dC * F           # dH_prev = Σ_g dA_g W_hgᵀ, one product
@@ -138,7 +138,7 @@ def lstm_step_backward(
     """Backward of one LSTM step: from ∂L/∂H_t and ∂L/∂C_t to dX_t, dH_{t-1}, dC_{t-1}
     and the parameter gradients.
 
-    dO = dH_t ⊙ tanh(C_t);   dC = dC_t + dH_t ⊙ O_t ⊙ (1 − tanh²(C_t))   (both paths
+    dO_gate = dH_t ⊙ tanh(C_t);  dC = dC_t + dH_t ⊙ O_t ⊙ (1 − tanh²(C_t))  (both paths
     into C_t); dF = dC ⊙ C_{t-1},  dI = dC ⊙ C̃_t,  dC̃ = dC ⊙ I_t,
     dC_{t-1} = dC ⊙ F_t;
     pre-activations: dA_g = dG ⊙ G(1 − G) for the gates G = I, F, O, and
