@@ -113,8 +113,8 @@ def windowed_bptt_gradients(
     and the state's truncated gradient is Σ_a dH_s[a]. Contributions of age k would
     cross the window and are dropped. Each step is one step of ``rnn_step_backward``
     on the k ages stacked as a batch of k·B rows, whose parameter gradients, summed over
-    the rows, are that step's share. Work O(T·k), against O(T) for full BPTT; a streaming
-    implementation needs the caches of the last k steps only.
+    the rows, are that step's share. Work O(T·k), against O(T) for full BPTT; a
+    streaming implementation needs the caches of the last k steps only.
 
     k ≥ T is full BPTT (up to the order of floating-point sums); k = 1 ignores the
     recurrence.
