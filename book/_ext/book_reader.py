@@ -14,6 +14,22 @@
 4. **No console errors from the stack itself**: sphinx-thebe's inline config script is emitted
    twice by Sphinx 7.4 (a ``const`` redeclared: an uncaught SyntaxError on every page), and
    pydata-sphinx-theme complains about an empty ``default_mode``; both are fixed here.
+5. **Navigation works on a phone and on a desktop; one search box.** pydata-sphinx-theme
+   0.17.1 fills ``navbar_persistent`` with a search field whenever the option is missing from
+   ``html_theme_options`` (sphinx-book-theme's ``theme.conf`` leaves it empty, but jupyter-book
+   passes options the theme never sees). That renders the theme's own header above the page:
+   a second search box on a desktop, and a hidden copy of each sidebar toggle *before* the
+   visible ones. Both themes bind their click handlers with ``querySelector(".primary-toggle")``
+   (the first match; pydata/pydata-sphinx-theme#2451, executablebooks/sphinx-book-theme#988),
+   so the buttons a reader taps did nothing. Setting ``navbar_persistent`` to ``[]`` drops that
+   header: the article header's buttons are then the first, and the search button stays.
+6. **Nothing overflows the article** (``static/book_reader.css`` and ``.js``): display math
+   is scaled down to fit, or scrolls in its own box; inline math, tables and code scroll in
+   theirs; API signatures wrap.
+7. **Chinese is marked as Chinese**: each run of CJK characters in the text becomes
+   ``<span lang="zh-Hans">`` (:class:`MarkChinese`), so screen readers and fonts treat it as
+   Chinese; titles carry it into the sidebar. No chapter needs editing.
+8. **A favicon** (``static/favicon.svg``, drawn for the book): no 404 for ``/favicon.ico``.
 
 ``tests/browser`` checks all of this on the built pages.
 """
@@ -21,11 +37,14 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from importlib import metadata
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.ext.mathjax import MATHJAX_URL
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset
 
@@ -39,6 +58,11 @@ STATIC_SUBDIR = "mathjax"  # -> _static/mathjax/
 # loaded by this book. Everything else (TeX extensions loaded on demand, CHTML fonts, the menu,
 # the accessibility components and their speech-rule maps) is copied so that it all works offline.
 UNUSED_TOP = {"adaptors", "node-main.js", "output/svg", "output/svg.js"}
+STATIC = Path(__file__).parent / "static"
+# CJK ideographs (with extension A and compatibility ideographs), CJK punctuation and
+# full-width forms: one run of these is one Chinese phrase.
+CJK_RUN = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+CHINESE = "zh-Hans"  # the course's Chinese terms are in simplified characters
 LAUNCH_SERVICES = ("binderhub_url", "jupyterhub_url", "thebe", "colab_url", "deepnote_url",
                    "jupyterlite_url")
 
@@ -89,6 +113,11 @@ def configure(app: Sphinx, config) -> None:
                        "the book must not load remote scripts", type="book_reader",
                        subtype="remote")
     theme.setdefault("use_download_button", True)
+    # 5. No theme header: one search box, and the sidebar toggles a reader taps are the first.
+    theme.setdefault("navbar_persistent", [])
+    # 8. The book's favicon.
+    if not config.html_favicon:
+        config.html_favicon = str(STATIC / "favicon.svg")
     # 4. pydata-sphinx-theme logs "Got invalid theme mode" on every first visit when this is "";
     # "auto" is what it falls back to anyway (follow the reader's light/dark preference).
     if not config.html_context.get("default_mode"):
@@ -118,6 +147,54 @@ def check_page_assets(app: Sphinx, pagename: str, templatename: str, context: di
                            pagename, url, type="book_reader", subtype="remote")
 
 
+class chinese(nodes.inline):
+    """A run of Chinese text; HTML: ``<span lang="zh-Hans">``, other builders: its text."""
+
+
+def visit_chinese_html(self, node: chinese) -> None:
+    self.body.append(self.starttag(node, "span", "", lang=CHINESE))
+
+
+def depart_chinese_html(self, node: chinese) -> None:
+    self.body.append("</span>")
+
+
+class MarkChinese(SphinxTransform):
+    """7. Wrap every run of CJK characters in running text in a :class:`chinese` node."""
+
+    default_priority = 900  # after smart quotes and substitutions, before the toc is taken
+    SKIP = (nodes.FixedTextElement, nodes.literal, nodes.math, nodes.raw, nodes.comment,
+            nodes.substitution_definition, chinese)
+
+    def apply(self, **kwargs) -> None:
+        for text in list(self.document.findall(nodes.Text)):
+            parent = text.parent
+            if parent is None or not CJK_RUN.search(text) or self._skipped(parent):
+                continue
+            pieces, start = [], 0
+            for run in CJK_RUN.finditer(text):
+                if run.start() > start:
+                    pieces.append(nodes.Text(text[start:run.start()]))
+                pieces.append(chinese(run.group(), run.group()))
+                start = run.end()
+            if start < len(text):
+                pieces.append(nodes.Text(text[start:]))
+            index = parent.index(text)
+            parent[index:index + 1] = pieces
+
+    def _skipped(self, node: nodes.Node) -> bool:
+        while node is not None:
+            if isinstance(node, self.SKIP):
+                return True
+            node = node.parent
+        return False
+
+
+def add_static_files(app: Sphinx) -> None:
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+
+
 def copy_mathjax(app: Sphinx, exc: Exception | None) -> None:
     if app.builder.format != "html" or not app.config.mathjax_path.startswith(STATIC_SUBDIR + "/"):
         return
@@ -130,5 +207,10 @@ def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with the install hint, if MathJax is missing
     app.connect("config-inited", configure, priority=900)  # after the theme and jupyter-book
     app.connect("html-page-context", check_page_assets, priority=900)
+    app.connect("builder-inited", add_static_files)
+    app.add_css_file("book_reader.css")
+    app.add_js_file("book_reader.js")
+    app.add_node(chinese, html=(visit_chinese_html, depart_chinese_html))
+    app.add_transform(MarkChinese)
     app.connect("build-finished", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
