@@ -34,3 +34,26 @@
     if (startup && startup.promise) startup.promise.then(fitDisplayMath);
   });
 })();
+
+// A box that scrolls needs a tab stop, or a keyboard cannot scroll it (axe-core's
+// scrollable-region-focusable). The theme gives one to the boxes that scroll when the
+// page loads; a code block in a solution that is opened later, or a box that starts to
+// scroll after a resize, gets its tab stop here.
+(() => {
+  const BOXES = "pre, .cell_output > .output, .pst-scrollable-table-container";
+
+  function addTabStops() {
+    for (const box of document.querySelectorAll(BOXES)) {
+      if (box.scrollWidth > box.clientWidth && box.tabIndex !== 0) box.tabIndex = 0;
+    }
+  }
+
+  let pending = null;
+  const later = () => {
+    clearTimeout(pending);
+    pending = setTimeout(addTabStops, 300); // after a folded block's transition
+  };
+  window.addEventListener("resize", later);
+  document.addEventListener("click", later);
+  window.addEventListener("load", addTabStops);
+})();
