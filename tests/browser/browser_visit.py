@@ -335,7 +335,8 @@ async def _open(browser, visit: Visit, viewport: dict, touch: bool):
     return context, page
 
 
-async def visit_page(browser, site: str, docname: str, screenshot: Path) -> Visit:
+async def visit_page(browser, site: str, docname: str, screenshot: Path,
+                     phone_screenshot: Path) -> Visit:
     from axe_playwright_python.base import AXE_FILE_PATH
 
     start = time.monotonic()
@@ -395,10 +396,9 @@ async def visit_page(browser, site: str, docname: str, screenshot: Path) -> Visi
         visit.overflow[PHONE["width"]] = await page.evaluate(OVERFLOW)
         visit.search_boxes[PHONE["width"]] = await page.evaluate(SEARCH_BOXES)
         if SCREENSHOTS_ON:
-            shot = screenshot.parent / str(PHONE["width"]) / screenshot.name
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(shot), full_page=True)
-            visit.phone_screenshot = shot
+            phone_screenshot.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(phone_screenshot), full_page=True)
+            visit.phone_screenshot = phone_screenshot
         nav = await check_dialog(page, PRIMARY, touch=True)
         if await _has_page_toc(page):
             nav += await check_dialog(page, SECONDARY, touch=True)
@@ -423,8 +423,9 @@ async def _visit_all(executable: str, site: str, docnames: list[str], screenshot
         async def one(docname):
             async with slots:
                 try:
-                    results[docname] = await visit_page(browser, site, docname,
-                                                        screenshots / f"{docname}.png")
+                    results[docname] = await visit_page(
+                        browser, site, docname, screenshots / f"{docname}.png",
+                        screenshots / str(PHONE["width"]) / f"{docname}.png")
                 except Exception as exc:  # noqa: BLE001 - reported by every test of the page
                     results[docname] = exc
 
