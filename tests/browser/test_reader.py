@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from browser_book import HTML_DIR, parsed, toc_entries
-from browser_visit import DESKTOP, PHONE, SCREENSHOTS_ON
+from browser_visit import DESKTOP, PHONE
 
 pages = pytest.mark.parametrize("docname", [e["docname"] for e in toc_entries()])
 widths = pytest.mark.parametrize("width", [PHONE["width"], DESKTOP["width"]])
@@ -80,11 +80,3 @@ def test_page_has_a_local_favicon(docname):
                if not (HTML_DIR / urlsplit(urljoin(base, href)).path[1:]).is_file()]
     assert not missing, f"{docname}.html: favicon not in the build: {missing}"
 
-
-@pages
-def test_phone_screenshot_written(visit):
-    if not SCREENSHOTS_ON:
-        pytest.skip("BROWSER_SCREENSHOTS=0")
-    shot = visit.phone_screenshot
-    assert shot is not None and shot.is_file() and shot.stat().st_size > 1000, (
-        f"no {PHONE['width']} px screenshot of {visit.docname}")
