@@ -144,6 +144,6 @@ def test_launch_buttons_follow_repository_url(visit, docname):
 def test_screenshot_written(visit):
     if not SCREENSHOTS_ON:
         pytest.skip("BROWSER_SCREENSHOTS=0")
-    shot = visit.screenshot
-    assert shot is not None and shot.is_file() and shot.stat().st_size > 1000, (
-        f"no screenshot of {visit.docname}")
+    for shot, size in ((visit.screenshot, "1280 px"), (visit.phone_screenshot, "390 px")):
+        assert shot is not None and shot.is_file() and shot.stat().st_size > 1000, (
+            f"no {size} screenshot of {visit.docname}")
