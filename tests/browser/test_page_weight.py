@@ -7,6 +7,7 @@ may load in figures; a static scan of the build, no browser needed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from browser_book import parsed, toc_entries
@@ -41,14 +42,16 @@ def test_figures_within_the_page_weight_budget(html_dir):
 
 
 def test_figures_are_stored_at_twice_their_display_width(html_dir):
-    """A 2x PNG carries a width attribute of half its pixel width; a 1x one is blurry."""
+    """A 2x PNG is shown at half its pixel width (myst-nb writes the width from the
+    image's metadata into a style or width attribute); a 1x one is blurry."""
     blurry = []
     for page in _chapter_pages(html_dir):
         for path, attrs in _page_images(html_dir, page):
             with path.open("rb") as f:
                 header = f.read(24)
             pixels = int.from_bytes(header[16:20], "big")      # IHDR width
-            shown = attrs.get("width", "")
+            style = re.search(r"width:\s*(\d+)px", attrs.get("style", ""))
+            shown = style.group(1) if style else attrs.get("width", "")
             if not shown.isdigit() or pixels < 2 * int(shown) - 1:
                 blurry.append(f"{page.name}: {path.name} is {pixels} px wide, "
                               f"shown at width={shown or 'unset'}")
