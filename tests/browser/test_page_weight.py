@@ -12,8 +12,8 @@ from pathlib import Path
 
 from browser_book import parsed, toc_entries
 
-# The figures of one page, in bytes. The heaviest chapter loads about half of this today.
-FIGURE_BUDGET = 3 * 1024 * 1024
+# The figures of one page, in bytes. The heaviest chapter (2) loads about 0.7 MiB today.
+FIGURE_BUDGET = 1024 * 1024
 
 
 def _page_images(html_dir: Path, page: Path) -> list[tuple[Path, dict]]:
