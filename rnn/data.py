@@ -412,7 +412,8 @@ def play_to_speeches(markdown: str) -> list[str]:
     the source). The em dash "—" (64 times, in Edward III) becomes "--", as elsewhere.
     Dropped: the title, act and scene headings ("#" lines) with anything that continues
     them; stage directions, whether a paragraph of their own ("_Enter Ghost_",
-    "*Exeunt.*") or inline ("_\\[Aside]_", "__\\[Reads]_"), with the editorial
+    "*Exeunt.*") or inline (an "[Aside]" or "[Reads]" in square brackets, escaped
+    with a backslash and set in italics), with the editorial
     insertions printed the same way; the Markdown markup ("**", the two spaces of a line
     break, the escapes "\\-" and "\\."); and the about 100 lines the source gives
     without any speaker (after a heading, before the first name).
