@@ -44,10 +44,13 @@ test: unit nbval book-strict browser
 unit: install
 	$(BIN)/pytest tests
 
-# nbval twice: under this machine's numeric path and under the portable one (OpenBLAS
-# Sandybridge kernels, numpy's AVX2/AVX-512 dispatch off); see tests/nbval_paths.py.
+# nbval twice, each run naming its BLAS kernel and numpy dispatch (tests/nbval_paths.py):
+# 1. native: this machine's own numeric path;
+# 2. portable: OPENBLAS_CORETYPE=Sandybridge and NPY_DISABLE_CPU_FEATURES listing numpy's
+#    AVX2/AVX-512 dispatch targets, so outputs that depend on the CPU fail here too.
 nbval: install
-	$(BIN)/python tests/nbval_paths.py $(NB) -- $(NBVAL)
+	$(BIN)/python tests/nbval_paths.py --paths native $(NB) -- $(NBVAL)
+	$(BIN)/python tests/nbval_paths.py --paths portable $(NB) -- $(NBVAL)
 
 book-strict: install
 	$(BIN)/jupyter-book build . --all -W -n --keep-going

@@ -309,9 +309,6 @@ def load_names_corpus(kind: str = "female") -> str:
     return join_names(load_names(kind))
 
 
-_as_rng = as_rng   # one rule for randomness across the package (rnn._common)
-
-
 def train_valid_split(
     items: Sequence, valid_fraction: float = 0.1, seed: np.random.Generator | int = 0
 ):
@@ -335,7 +332,7 @@ def train_valid_split(
             f"leaves an empty {'validation' if n_valid == 0 else 'training'} part; "
             "use more items or another fraction"
         )
-    order = _as_rng(seed).permutation(len(items))
+    order = as_rng(seed).permutation(len(items))
     valid = [items[i] for i in order[:n_valid]]
     train = [items[i] for i in order[n_valid:]]
     return train, valid
@@ -646,7 +643,7 @@ def batches_random(
     """
     ids = _check_ids(ids)
     _check_batch_args(len(ids), batch_size, num_steps)
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     K = num_batches(len(ids), batch_size, num_steps, "random")
     offset = int(rng.integers(0, _max_offset(len(ids), batch_size, num_steps) + 1))
     num_subseqs = (len(ids) - 1 - offset) // num_steps
@@ -678,7 +675,7 @@ def batches_sequential(
     """
     ids = _check_ids(ids)
     _check_batch_args(len(ids), batch_size, num_steps)
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     K = num_batches(len(ids), batch_size, num_steps, "sequential")
     offset = int(rng.integers(0, _max_offset(len(ids), batch_size, num_steps) + 1))
     n = batch_size * K * num_steps

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn._common import as_rng, check_int
+from rnn._common import as_rng, check_id_range, check_int
 
 
 def init_embedding(
@@ -33,11 +33,7 @@ def _check_ids(ids: np.ndarray, V: int) -> np.ndarray:
     ids = np.asarray(ids)
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"ids must be an integer array; got dtype {ids.dtype}")
-    if ids.size:
-        bad = ids[(ids < 0) | (ids >= V)]
-        if bad.size:
-            raise ValueError(f"ids must lie in [0, {V}) = [0, V); got {bad.flat[0]}")
-    return ids
+    return check_id_range(ids, V, "ids") if ids.size else ids
 
 
 def embedding_forward(E: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -31,9 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnn._common import as_rng, check_finite_params, check_int, param_shape
-# Chapter 8 prints the source of _forward, which calls this check by its old name.
-from rnn._common import check_ids as _check_ids
+from rnn._common import as_rng, check_finite_params, check_ids, check_int, param_shape
 from rnn.embedding import embedding_backward, embedding_forward, init_embedding
 from rnn.functional import one_hot, softmax_cross_entropy
 from rnn.layers import (
@@ -185,7 +183,7 @@ def _forward(
 ) -> tuple[np.ndarray, Any, LMCache]:
     """The forward pass, time-major: ids (B, T) → O (T, B, V), final state, cache."""
     p = model.params
-    ids_tm = _check_ids(ids, model.vocab_size, name).T  # (T, B): the one transpose
+    ids_tm = check_ids(ids, model.vocab_size, name).T  # (T, B): the one transpose
     if model.embed_size is None:
         X = one_hot(ids_tm, model.vocab_size, dtype=model.dtype)    # (T, B, V)
     else:
@@ -244,7 +242,7 @@ def _lm_loss_and_grads(model: LanguageModel, ids, targets, state=None, mask=None
     """``lm_loss_and_grads`` without the model check (for the training loop)."""
     p = model.params
     O, state_T, cache = _forward(model, ids, state, "ids")          # O: (T, B, V)
-    targets = _check_ids(targets, model.vocab_size, "targets")
+    targets = check_ids(targets, model.vocab_size, "targets")
     if targets.shape != ids.shape:
         raise ValueError(f"targets must have the shape of ids, (B, T) = {ids.shape}; "
                          f"got {targets.shape}")
