@@ -18,7 +18,8 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: all install book test unit nbval book-strict browser pdf lab refresh bench clean distclean
+.PHONY: all install book test unit nbval book-strict browser pdf lab refresh experiments bench clean \
+        distclean
 
 all: book
 
@@ -119,6 +120,13 @@ lab: $(LAB_STAMP)
 # Re-execute every notebook top to bottom in a fresh kernel and store its outputs.
 refresh: install
 	cd book && for nb in $(notdir $(NOTEBOOKS)); do ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
+
+# The book's long training runs (rnn.experiment.book_experiments(): 5 seeds of each recipe), stored in
+# book/data/experiments for the notebooks to load and re-verify. About 32 min of CPU; JOBS=2 runs two at a
+# time. Resumable: a second call trains only what is missing or stale (scripts/run_experiments.py).
+JOBS ?= 1
+experiments: install
+	$(BIN)/python scripts/run_experiments.py --jobs $(JOBS)
 
 # Speed figures are printed by a script, never asserted in tests (see benchmarks/README.md; the comparison
 # with torch.nn runs in a separate environment that has PyTorch).

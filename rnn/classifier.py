@@ -352,6 +352,7 @@ def train_sequence_model(
     record_grad_norm: bool = True,
     on_nonfinite: str = "raise",
     max_loss: float | None = math.inf,
+    max_updates: int | None = None,
 ) -> History:
     """Minibatch training: shuffle the N rows every epoch, and for each minibatch
     compute the loss and gradients, clip them to norm θ = clip if given
@@ -370,6 +371,8 @@ def train_sequence_model(
     default math.inf, no limit, so that chapter 7 can show a loss climbing to 10¹² on
     its way to NaN; None sets the language model's limit, 10 · ln Q, ten times the
     loss of a uniform guess among the Q classes.
+    max_updates: stop after this many updates (None: after ``epochs`` epochs), exactly
+    where the full run would be then.
     on_nonfinite: what to do when training diverges — "raise" a FloatingPointError
     naming the epoch and the step, or "stop" training and return the History with the
     message in ``stopped`` (used to show divergence).
@@ -397,6 +400,8 @@ def train_sequence_model(
     targets = _check_targets(model, targets, ids.shape, "N")
     mask = _check_mask(mask, ids.shape, model.per_step)
     rng = as_rng(seed, "seed")
+    if max_updates is not None:
+        max_updates = check_int(max_updates, "max_updates (None for no limit)")
 
     def minibatches(rng: np.random.Generator):
         """The rows in a new random order, batch_size at a time."""
@@ -414,4 +419,5 @@ def train_sequence_model(
                        epochs=epochs, steps_per_epoch=math.ceil(N / batch_size),
                        clip=clip, max_loss=max_loss,
                        limit_note=f"a uniform guess scores ln Q = {math.log(Q):.4g}",
-                       record_grad_norm=record_grad_norm, on_divergence=on_nonfinite)
+                       record_grad_norm=record_grad_norm, on_divergence=on_nonfinite,
+                       max_updates=max_updates)

@@ -180,6 +180,7 @@ def train_language_model(
     callback: Callable[[int, History], bool | None] | None = None,
     valid_batch_size: int | None = None,
     max_loss: float | None = None,
+    max_updates: int | None = None,
 ) -> History:
     """Minibatch training of ``model`` (in place) on the corpus ``train_ids`` (N,);
     returns a History.
@@ -205,6 +206,8 @@ def train_language_model(
     batch_size; 1 scores every validation token after the first, comparable with
     ``rnn.ngram``).
     max_loss: the divergence threshold in nats per token (None: 10 · ln V).
+    max_updates: stop after this many updates (None: after ``epochs`` epochs); the run
+    is the same as the full one up to there, so its first updates can be replayed.
 
     Every argument is checked before the first step, including that the parameters are
     finite and that the ids of both corpora lie in [0, V).
@@ -244,6 +247,8 @@ def train_language_model(
         raise TypeError(f"progress must be None, True or False; got {progress!r}")
     if progress is None:
         progress = sys.stdout.isatty()
+    if max_updates is not None:
+        max_updates = check_int(max_updates, "max_updates (None for no limit)")
     make_batches = batches_sequential if partition == "sequential" else batches_random
     K = num_batches(len(train_ids), B, T, partition)
     rng = as_rng(seed, "seed")
@@ -265,7 +270,7 @@ def train_language_model(
                        rng, epochs=epochs, steps_per_epoch=K, clip=clip,
                        max_loss=max_loss, limit_note=limit_note,
                        evaluate=None if valid_ids is None else evaluate,
-                       callback=callback, progress=progress)
+                       callback=callback, progress=progress, max_updates=max_updates)
 
 
 def _measure_and_clip(grads: dict[str, np.ndarray], clip: float | None,
@@ -297,6 +302,7 @@ def _train_loop(
     evaluate: Callable[[], float] | None = None,
     callback: Callable[[int, History], bool | None] | None = None,
     progress: bool = False,
+    max_updates: int | None = None,
 ) -> History:
     """The training loop of both model families, on arguments already checked.
 
@@ -344,6 +350,8 @@ def _train_loop(
                     if not all(np.isfinite(p.sum()) for p in params.values()):
                         raise _diverged("a parameter", "non-finite", epoch, step, clip)
                 epoch_loss += loss
+                if history.steps == max_updates:
+                    break
                 if progress and time.perf_counter() - last_print > 0.1:
                     last_print = time.perf_counter()
                     print(f"\repoch {epoch}/{epochs}  step {step}/{steps_per_epoch}  "
@@ -360,6 +368,8 @@ def _train_loop(
                       f"train ppl {history.train_ppl[-1]:.2f}{valid}  "
                       f"{history.elapsed[-1]:.1f} s" + " " * 20, end="", flush=True)
             if callback is not None and callback(epoch, history):
+                break
+            if history.steps == max_updates:
                 break
     except FloatingPointError as error:   # raised above: training diverged
         if on_divergence == "raise":

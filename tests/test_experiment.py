@@ -1,5 +1,6 @@
 """Tests for rnn.experiment: the statistics on fixed numbers, the comparison's verdict,
-recipe checks and a tiny real run of three seeds."""
+recipe checks, a tiny real run of three seeds, the long-range recipe, and storing,
+loading and re-verifying results (the stored book results: test_stored_results.py)."""
 import dataclasses
 import importlib.util
 import math
@@ -7,7 +8,26 @@ import math
 import numpy as np
 import pytest
 
-from rnn.experiment import Comparison, Recipe, Summary, compare, recipe_data, run
+from rnn.experiment import (
+    LongRangeRecipe,
+    Comparison,
+    Recipe,
+    StaleResultError,
+    Summary,
+    Verification,
+    _new_model,
+    _train,
+    book_experiments,
+    book_long_range,
+    book_lm,
+    compare,
+    load_result,
+    recipe_data,
+    run,
+    save_run,
+    stored_seeds,
+    verify,
+)
 from rnn.train import evaluate_perplexity
 
 # -------------------------------------------------------------------------- statistics
@@ -168,3 +188,119 @@ def test_tiny_comparison_of_two_recipes():
     assert c.a.name == "tiny-rnn" and c.b.name == "tiny-gru"
     assert c.real == (abs(c.difference) > 2 * c.se)
     assert c.sentence.startswith("There is no measurable" if not c.real else "tiny-")
+
+
+# -------------------------------------------------------------- the long-range recipe
+
+def test_long_range_recipe_is_checked():
+    r = LongRangeRecipe("lr")
+    assert (r.kind, r.distance, r.init, r.updates, r.lr) == ("rnn", 10, "default", 300,
+                                                            0.5)
+    bad = [
+        (dict(name=""), "name must be a non-empty str"),
+        (dict(kind="transformer"), "kind must be one of"),
+        (dict(init="orthogonal"), "init must be one of"),
+        (dict(distance=0), "distance must be an integer >= 1"),
+        (dict(vocab_size=4), "vocab_size must exceed num_classes = 4"),
+        (dict(lr=-1), r"lr must be a number in \(0, inf\]"),
+        (dict(clip=0), r"clip must be a number in \(0, inf\]"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(ValueError, match=message):
+            LongRangeRecipe(**{"name": "r", **kwargs})
+
+
+def test_memory_init_sets_each_kinds_trick():
+    rnn_ = _new_model(book_long_range("rnn", 5, "memory"), 0).params
+    assert np.array_equal(rnn_["l0.fwd.W_hh"], np.eye(16))
+    assert not rnn_["l0.fwd.b_h"].any()
+    assert (_new_model(book_long_range("gru", 5, "memory"), 0).params["l0.fwd.b_z"]
+            == 3).all()
+    assert (_new_model(book_long_range("lstm", 5, "memory"), 0).params["l0.fwd.b_f"]
+            == 3).all()
+    default = _new_model(book_long_range("lstm", 5), 0).params["l0.fwd.b_f"]
+    assert np.abs(default).max() <= 1 / 4  # U(−1/√H, 1/√H), H = 16
+
+
+def test_long_range_run_learns_the_short_task():
+    r = dataclasses.replace(book_long_range("rnn", 2), name="short", updates=100)
+    result = run(r, seeds=(0, 1, 2))
+    assert all(len(x.loss) == 100 for x in result.runs)
+    assert result.summary.mean > 0.9  # two distractors: easy for every seed
+    assert compare(result, Summary("chance", [0.25]), metric="test accuracy",
+                   higher_is_better=True).real
+
+
+def test_book_recipes_are_one_per_question():
+    names = [r.name for r, _ in book_experiments()]
+    assert len(names) == len(set(names))
+    for r, seeds in book_experiments():
+        assert len(seeds) >= 5
+        base = book_lm() if isinstance(r, Recipe) else book_long_range()
+        changed = {f.name for f in dataclasses.fields(r)
+                   if getattr(r, f.name) != getattr(base, f.name)}
+        # only what the question varies
+        assert changed <= {"name", "kind", "num_layers", "hidden_size", "distance",
+                           "init"}, (r.name, changed)
+
+
+# ------------------------------------------------- replaying, storing and verifying
+
+def test_max_updates_replays_the_start_of_a_run():
+    r = dataclasses.replace(book_long_range("gru", 3), name="replay", updates=40)
+    full = _train(r, 1)
+    start = _train(r, 1, updates=7, evaluate=False)
+    assert start.loss == full.loss[:7] and math.isnan(start.value)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    r = dataclasses.replace(book_long_range("lstm", 3), name="stored", updates=30)
+    for seed in (0, 1, 2):
+        save_run(r, _train(r, seed), directory)
+    return r, directory
+
+
+def test_save_load_and_verify(stored):
+    r, directory = stored
+    assert stored_seeds(r, directory) == [0, 1, 2]
+    result = load_result(r, directory, (0, 1, 2))
+    fresh = run(r, seeds=(0, 1, 2))
+    assert result.values == fresh.values
+    assert [x.loss for x in result.runs] == [x.loss for x in fresh.runs]
+    for a, b in zip(result.runs, fresh.runs):
+        for k in a.model.params:
+            assert np.array_equal(a.model.params[k], b.model.params[k])
+    check = verify(result, replay=10)
+    assert isinstance(check, Verification) and check.replayed == 10
+    assert check.metric_difference == 0 and check.loss_difference <= 1e-3
+
+
+def test_stale_results_are_refused(stored, tmp_path):
+    r, directory = stored
+    other = dataclasses.replace(r, lr=0.25)
+    assert stored_seeds(other, directory) == []
+    with pytest.raises(StaleResultError,
+                       match=r"another recipe \(differs in \['lr'\]\)"):
+        load_result(other, directory, (0,))
+    with pytest.raises(StaleResultError, match="no stored run of 'stored' for seed 7"):
+        load_result(r, directory, (7,))
+    result = load_result(r, directory, (0, 1, 2))
+    # a stored metric the stored model does not reproduce
+    wrong = dataclasses.replace(result.runs[1], value=result.runs[1].value + 0.01)
+    with pytest.raises(StaleResultError, match="seed 1: the stored model scores"):
+        verify(dataclasses.replace(result, runs=(result.runs[0], wrong)))
+    # a stored curve the training code no longer reproduces
+    bent = dataclasses.replace(result.runs[0], loss=(result.runs[0].loss[0] * 1.01,)
+                               + result.runs[0].loss[1:])
+    with pytest.raises(StaleResultError, match="replaying the first 20 updates"):
+        verify(dataclasses.replace(result, runs=(bent,)))
+    # parameters of another shape under the right recipe's record
+    narrow = dataclasses.replace(r, hidden_size=8)   # same name, "stored"
+    save_run(narrow, _train(narrow, 0), tmp_path)
+    (tmp_path / "stored" / "seed-0.json").write_text(
+        (directory / "stored" / "seed-0.json").read_text())
+    with pytest.raises(StaleResultError,
+                       match=r"is float32 \(8, 8\), the model needs float32 \(8, 16\)"):
+        load_result(r, tmp_path, (0,))
