@@ -624,8 +624,8 @@ def verify(result: Result, replay: int = 20, metric_tol: float = 1e-4,
     if len(replayed) != n or not diff <= loss_tol:
         raise StaleResultError(
             f"{r.name}, seed {first.seed}: replaying the first {n} updates gives "
-            f"losses that differ from the stored ones by up to {diff:.2g} (relative): run "
-            f"`make experiments`")
+            f"losses that differ from the stored ones by up to {diff:.2g} (relative): "
+            f"run `make experiments`")
     return Verification(worst_metric, diff, n, first.seed)
 
 
