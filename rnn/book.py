@@ -11,8 +11,8 @@ __all__ = ["glue"]
 
 
 def glue(name: str, value, display: bool = False) -> None:
-    """Store ``value`` under ``name`` for the chapter's text (myst-nb's ``glue``, shown in
-    the cell's output only if ``display``).
+    """Store ``value`` under ``name`` for the chapter's text (myst-nb's ``glue``; shown
+    in the cell's output only if ``display``).
 
     Without myst-nb (a notebook run outside the book's environment) it does nothing:
     the reader still sees every number in the cells' printed output.
