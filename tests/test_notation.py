@@ -17,6 +17,7 @@ import pytest
 
 from rnn.layers import RecurrentSpec, init_recurrent
 from rnn.model import init_language_model
+from rnn.seq2seq import init_seq2seq
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTATION = (ROOT / "book" / "notation.md").read_text(encoding="utf-8")
@@ -37,7 +38,11 @@ def _parameter_names() -> set[str]:
             spec = RecurrentSpec(kind, 3, 2, reset_after=reset_after)
             names |= {k.split(".")[-1] for k in init_recurrent(spec, 0)}
     model = init_language_model(5, 2, "rnn", embed_size=3, rng=np.random.default_rng(0))
-    return names | {k.split(".")[-1] for k in model.params}
+    names |= {k.split(".")[-1] for k in model.params}
+    for kind in ("rnn", "gru", "lstm"):
+        seq2seq = init_seq2seq(5, 4, 2, kind, embed_size=3, rng=0)
+        names |= {k.split(".")[-1] for k in seq2seq.params}
+    return names
 
 
 @pytest.mark.parametrize("name", sorted(_parameter_names()))
