@@ -68,7 +68,6 @@ from rnn.train import History, _check_max_loss, _train_loop
 
 CELL_PARAM_NAMES = {"rnn": RNN_PARAM_NAMES, "gru": GRU_PARAM_NAMES,
                     "lstm": LSTM_PARAM_NAMES}
-State = tuple  # (H,) or (H, C), each (B, H)
 
 
 @dataclass
@@ -132,8 +131,9 @@ def cell_params(model: Seq2Seq, side: str) -> dict[str, np.ndarray]:
 # One cell, one step and a whole (masked) sequence
 # --------------------------------------------------------------------------------------
 
-def cell_step(kind: str, p: dict, X_t: np.ndarray, state: State) -> tuple[State, Any]:
-    """One step of an rnn/gru/lstm cell on checked arrays: (new state, step cache)."""
+def cell_step(kind: str, p: dict, X_t: np.ndarray, state: tuple) -> tuple[tuple, Any]:
+    """One step of an rnn/gru/lstm cell on checked arrays: from X_t (B, D) and a state
+    (H,) or (H, C) of (B, H) arrays to (new state, step cache)."""
     if kind == "lstm":
         H_t, C_t, cache = lstm_step_forward.unchecked(X_t, *state, p)
         return (H_t, C_t), cache
@@ -143,8 +143,8 @@ def cell_step(kind: str, p: dict, X_t: np.ndarray, state: State) -> tuple[State,
 
 
 def cell_step_backward(
-    kind: str, p: dict, dstate: State, cache
-) -> tuple[np.ndarray, State, dict[str, np.ndarray]]:
+    kind: str, p: dict, dstate: tuple, cache
+) -> tuple[np.ndarray, tuple, dict[str, np.ndarray]]:
     """Backward of ``cell_step``: from ∂L/∂(new state) to dX_t, ∂L/∂(old state) and
     the step's parameter gradients."""
     if kind == "lstm":
@@ -164,8 +164,8 @@ class RunCache(NamedTuple):
 
 
 def run_cell(
-    kind: str, p: dict, X: np.ndarray, state0: State, mask: np.ndarray | None = None
-) -> tuple[np.ndarray, State, RunCache]:
+    kind: str, p: dict, X: np.ndarray, state0: tuple, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple, RunCache]:
     """The cell over X (T, B, D) from state0; where mask[t, b] is False (padding) the
     state is carried over unchanged, H_t = H_{t-1} (and C_t = C_{t-1}), so padding
     changes nothing.
@@ -186,8 +186,8 @@ def run_cell(
 
 
 def run_cell_backward(
-    p: dict, dHs: np.ndarray | None, dstate: State, cache: RunCache
-) -> tuple[np.ndarray, State, dict[str, np.ndarray]]:
+    p: dict, dHs: np.ndarray | None, dstate: tuple, cache: RunCache
+) -> tuple[np.ndarray, tuple, dict[str, np.ndarray]]:
     """Backpropagation through time for ``run_cell``.
 
     dHs: (T, B, H) gradients on the outputs, or None; dstate: gradient on the final
@@ -273,7 +273,7 @@ class Seq2SeqCache(NamedTuple):
     Hs_dec: np.ndarray     # (T_tgt, B, H) decoder states H'_1 … H'_{T_tgt}
 
 
-def _zero_state(model: Seq2Seq, B: int) -> State:
+def _zero_state(model: Seq2Seq, B: int) -> tuple:
     zeros = np.zeros((B, model.hidden_size), model.dtype)
     return (zeros, zeros.copy()) if model.kind == "lstm" else (zeros,)
 
@@ -286,7 +286,7 @@ def _encode(model: Seq2Seq, src: np.ndarray, src_mask: np.ndarray):
                     _zero_state(model, src.shape[0]), src_mask.T)
 
 
-def encode(model: Seq2Seq, src: np.ndarray, src_mask: np.ndarray) -> State:
+def encode(model: Seq2Seq, src: np.ndarray, src_mask: np.ndarray) -> tuple:
     """The context: the encoder's state at each row's last real token, (H,) or (H, C)
     with arrays (B, H)."""
     _check_model(model, "encode")
@@ -300,7 +300,7 @@ def _decoder_input(model: Seq2Seq, prev_ids: np.ndarray) -> np.ndarray:
     return embedding_forward(model.params["E_tgt"], prev_ids)
 
 
-def _decoder_step(model: Seq2Seq, state: State, prev_ids: np.ndarray):
+def _decoder_step(model: Seq2Seq, state: tuple, prev_ids: np.ndarray):
     new, _ = cell_step(model.kind, cell_params(model, "dec"),
                        _decoder_input(model, prev_ids), state)
     O = new[0] @ model.params["W_hq"] + model.params["b_q"]
@@ -308,8 +308,8 @@ def _decoder_step(model: Seq2Seq, state: State, prev_ids: np.ndarray):
 
 
 def decoder_step(
-    model: Seq2Seq, state: State, prev_ids: np.ndarray
-) -> tuple[np.ndarray, State]:
+    model: Seq2Seq, state: tuple, prev_ids: np.ndarray
+) -> tuple[np.ndarray, tuple]:
     """One decoder step: from the state H'_{j-1} (with C'_{j-1}) and the previous
     tokens y_{j-1} (B,) to the log-probabilities log Ŷ_j (B, V_tgt), in float64, and
     the state H'_j.
@@ -353,13 +353,13 @@ def _decoder_layer(model: Seq2Seq) -> tuple[RecurrentSpec, dict[str, np.ndarray]
     return spec, {_LAYER + n: p for n, p in cell_params(model, "dec").items()}
 
 
-def _to_layer_state(state: State):
+def _to_layer_state(state: tuple):
     """(H,) or (H, C), each (B, H) → rnn.layers' state: (1, B, H), or a tuple of two."""
     stacked = tuple(S[None] for S in state)
     return stacked if len(stacked) == 2 else stacked[0]
 
 
-def _from_layer_state(state) -> State:
+def _from_layer_state(state) -> tuple:
     """Inverse of ``_to_layer_state``."""
     return tuple(S[0] for S in state) if isinstance(state, tuple) else (state[0],)
 

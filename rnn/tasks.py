@@ -425,8 +425,9 @@ def date_tokens(text: str) -> list[str]:
     return re.findall(r"[a-z-]+|\d|[,/]", text)
 
 
-def write_date(date: datetime.date, fmt: str) -> str:
-    """``date`` in one of the surface forms of ``DATE_FORMATS`` (keys)."""
+def write_date(date, fmt: str) -> str:
+    """``date`` (a datetime.date) in one of the surface forms of ``DATE_FORMATS``
+    (its keys)."""
     d, m, y = date.day, MONTHS[date.month - 1], date.year
     if fmt == "day month year":
         return f"{d} {m} {y}"

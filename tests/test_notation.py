@@ -49,8 +49,8 @@ def _parameter_names() -> set[str]:
 def test_every_parameter_is_on_the_notation_page(name):
     found = [sym for sym in _symbols(name)
              if re.search(re.escape(sym) + r"(?![A-Za-z0-9{])", NOTATION)]
-    assert found, (f"rnn creates a parameter {name!r}, but book/notation.md never writes "
-                   f"${_symbols(name)[0]}$: add it to the symbol tables")
+    assert found, (f"rnn creates a parameter {name!r}, but book/notation.md never "
+                   f"writes ${_symbols(name)[0]}$: add it to the symbol tables")
 
 
 def _identifiers_in_code() -> set[str]:
@@ -60,7 +60,8 @@ def _identifiers_in_code() -> set[str]:
     for path in (ROOT / "book").glob("*.ipynb"):
         for cell in json.loads(path.read_text("utf-8"))["cells"]:
             if cell["cell_type"] == "code":
-                words |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "".join(cell["source"])))
+                source = "".join(cell["source"])
+                words |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
     return words
 
 
