@@ -48,6 +48,7 @@ from rnn._common import (
     check_ids,
     check_int,
     check_positive_number,
+    check_state,
     init_uniform,
 )
 from rnn.embedding import embedding_backward, embedding_forward, init_embedding
@@ -328,12 +329,8 @@ def decoder_step(
         raise TypeError(f"state of a {model.kind} decoder must be a tuple of {n} "
                         f"array(s) of shape (B, H), as encode returns it")
     for S in state:
-        if (not isinstance(S, np.ndarray)
-                or S.shape != (prev_ids.shape[0], model.hidden_size)
-                or S.dtype != model.dtype):
-            raise ValueError(f"each state array must have shape (B, H) = "
-                             f"({prev_ids.shape[0]}, {model.hidden_size}) and dtype "
-                             f"{model.dtype}; got {getattr(S, 'shape', type(S))}")
+        check_state(S, prev_ids.shape[0], model.hidden_size, model.dtype,
+                    "decoder", "state array")
     return _decoder_step(model, state, prev_ids)
 
 

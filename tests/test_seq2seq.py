@@ -190,6 +190,8 @@ def test_bad_inputs_raise_clear_errors():
         decoder_step(m, state, np.ones((3, 1), int))
     with pytest.raises(ValueError, match=r"shape \(B, H\) = \(2, 4\)"):
         decoder_step(m, state, np.ones(2, int))
+    with pytest.raises(TypeError, match="state array has dtype float32"):
+        decoder_step(m, (state[0].astype(np.float32),), np.ones(3, int))
     with pytest.raises(TypeError, match="tuple of 1 array"):
         decoder_step(m, state[0], np.ones(3, int))
     with pytest.raises(ValueError, match="epochs must be an integer"):
