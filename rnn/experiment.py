@@ -83,7 +83,10 @@ class Recipe:
     (the state carried from one minibatch to the next, from zeros at the first); at the
     end of the text, reading starts again from its start. So without a schedule a run
     is one pass over the whole text (an epoch) after another, or, with a smaller
-    budget, the first B·T·updates characters.
+    budget, the first B·T·updates characters. Every seed reads the text in this same
+    order: a seed draws the initial parameters and the offset in [0, T) at which each
+    piece's rows start, so the spread over seeds is that of initialisation, not of
+    data order.
     Evaluation: ``evaluate_perplexity(model, ids, eval_batch_size, num_steps)``; use
     eval_batch_size=1 to compare with an n-gram model (every token scored once, in
     order).
