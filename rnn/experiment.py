@@ -470,11 +470,11 @@ def compare(a, b, multiple: float = 2.0, metric: str = "validation perplexity",
 #
 # One folder per recipe, two files per seed: ``<folder>/<name>/seed-<s>.json`` (the
 # recipe, the metric, the loss of every update to 6 significant digits, the seconds it
-# took and the rnn version) and ``seed-<s>.npz`` (the trained parameters, float32, exactly as trained).
-# A result is stale when its stored recipe differs from the recipe asked for, when
-# a file is missing, or when ``verify`` cannot reproduce it: the stored model no
-# longer scores the stored metric, or the first updates replayed from scratch no
-# longer give the stored losses.
+# took and the rnn version) and ``seed-<s>.npz`` (the trained parameters, float32,
+# exactly as trained). A result is stale when its stored recipe differs from the recipe
+# asked for, when a file is missing, or when ``verify`` cannot reproduce it: the stored
+# model no longer scores the stored metric, or the first updates replayed from scratch
+# no longer give the stored losses.
 
 RESULT_FORMAT = "rnn-experiment-run"
 RESULT_VERSION = 1
