@@ -295,7 +295,7 @@ def test_stale_results_are_refused(stored, tmp_path):
     # a stored curve the training code no longer reproduces
     bent = dataclasses.replace(result.runs[0], loss=(result.runs[0].loss[0] * 1.01,)
                                + result.runs[0].loss[1:])
-    with pytest.raises(StaleResultError, match="replaying the first 20 updates"):
+    with pytest.raises(StaleResultError, match="replaying the first 10 updates"):
         verify(dataclasses.replace(result, runs=(bent,)))
     # parameters of another shape under the right recipe's record
     narrow = dataclasses.replace(r, hidden_size=8)   # same name, "stored"
