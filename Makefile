@@ -122,8 +122,8 @@ refresh: install
 	cd book && for nb in $(notdir $(NOTEBOOKS)); do ../$(BIN)/jupyter execute --inplace $$nb || exit 1; done
 
 # The book's long training runs (rnn.experiment.book_experiments(): 5 seeds of each recipe), stored in
-# book/data/experiments for the notebooks to load and re-verify. About 32 min of CPU; JOBS=2 runs two at a
-# time. Resumable: a second call trains only what is missing or stale (scripts/run_experiments.py).
+# book/data/experiments for the notebooks to load and re-verify. About 40 min on one idle core; JOBS=2 runs
+# two at a time (about 20 min). Resumable: a second call trains only what is missing or stale (scripts/run_experiments.py).
 JOBS ?= 1
 experiments: install
 	$(BIN)/python scripts/run_experiments.py --jobs $(JOBS)

@@ -16,9 +16,14 @@ One flat module per idea, in the order the book introduces them:
   difference real only beyond a stated multiple of its standard error
 - ``tasks``, ``classifier``, ``interop``: generated tasks; the sequence classifiers
   trained on them; conversion to and from PyTorch's and Keras' parameter layouts
+- ``seq2seq``, ``decoding``, ``bleu``: the encoder–decoder with its masks, hand-written
+  backward pass and training; greedy decoding, sampling, beam and exhaustive search;
+  corpus BLEU
 - ``diagrams``: the book's box-and-arrow figures (book-only, needs matplotlib)
+- ``book``: ``glue``, which hands a number computed in a cell to the chapter's prose
+  (book-only; myst-nb's glue when it is installed)
 
-``import rnn`` imports all of them except ``diagrams``, so
+``import rnn`` imports all of them except ``diagrams`` and ``book``, so
 ``rnn.layers.recurrent_forward`` works after it and the core needs numpy only. The
 book-only ``rnn.diagrams`` is imported explicitly, where a figure is drawn:
 ``from rnn.diagrams import draw_rnn_cell``.
@@ -28,7 +33,8 @@ from rnn import functional, gradcheck  # noqa: F401  (the pieces everything else
 from rnn import data, ngram, autoregressive, embedding  # noqa: F401
 from rnn import rnn_layer, bptt, gru, lstm, layers  # noqa: F401
 from rnn import model, optim, train, generate, checkpoint  # noqa: F401
-from rnn import experiment  # noqa: F401  (uses data, model, optim and train)
 from rnn import classifier, tasks, interop  # noqa: F401
+from rnn import experiment  # noqa: F401  (uses data, model, train, classifier, tasks)
+from rnn import seq2seq, decoding, bleu  # noqa: F401  (seq2seq uses tasks and train)
 
 __version__ = "0.1.0"

@@ -469,8 +469,8 @@ def compare(a, b, multiple: float = 2.0, metric: str = "validation perplexity",
 # --------------------------------------------------------------------------------------
 #
 # One folder per recipe, two files per seed: ``<folder>/<name>/seed-<s>.json`` (the
-# recipe, the metric, the loss of every update, the seconds it took and the rnn
-# version) and ``seed-<s>.npz`` (the trained parameters, float32, exactly as trained).
+# recipe, the metric, the loss of every update to 6 significant digits, the seconds it
+# took and the rnn version) and ``seed-<s>.npz`` (the trained parameters, float32, exactly as trained).
 # A result is stale when its stored recipe differs from the recipe asked for, when
 # a file is missing, or when ``verify`` cannot reproduce it: the stored model no
 # longer scores the stored metric, or the first updates replayed from scratch no
@@ -507,7 +507,7 @@ def save_run(recipe, run_: SeedRun, directory) -> Path:
     from rnn import __version__
     record = {"format": RESULT_FORMAT, "version": RESULT_VERSION,
               "recipe": _recipe_dict(recipe), "seed": run_.seed,
-              "value": run_.value, "loss": [float(v) for v in run_.loss],
+              "value": run_.value, "loss": [float(f"{v:.6g}") for v in run_.loss],
               "seconds": round(run_.seconds, 1), "rnn": __version__}
     tmp = json_path.with_name(f".{json_path.name}.tmp")
     tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n")

@@ -9,6 +9,18 @@ each built to isolate one property.
   random distractors (the "brown … german shepherd" problem of vanishing gradients,
   reduced to its core).
 
+Two sequence-to-sequence tasks (Part IV), each with one right answer per input, so that
+exact-match accuracy means something:
+
+- ``make_date_data``: a date written in words or digits ("3 march 1987", "the third of
+  march, 1987", "03/03/1987", …) to its ISO form "1987-03-03";
+- ``make_reverse_data``: a string of L random symbols to the same symbols reversed, with
+  L drawn from a stated range: the longer the input, the more one context vector must
+  carry (chapter 16 measures accuracy against L with and without attention).
+
+Both return a ``Seq2SeqData``: right-padded id arrays with boolean masks and fixed
+vocabularies in which id 0 is <pad>, 1 is <bos> and 2 is <eos> (``SPECIALS``).
+
 The models the book trains on them live in ``rnn.classifier`` (``SequenceModel``,
 ``init_sequence_model``, ``sequence_loss_and_grads``, ``predict``, ``accuracy``,
 ``train_sequence_model``), and their training loop and ``History`` in ``rnn.train``,
@@ -18,6 +30,8 @@ documentation is under ``rnn.classifier``.
 """
 from __future__ import annotations
 
+import datetime
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -308,3 +322,196 @@ def make_long_range_data(
     distractors = rng.integers(num_classes, vocab_size,
                                size=(n, distance)).astype(np.int64)
     return np.concatenate([y[:, None], distractors], axis=1), y
+
+
+# --------------------------------------------------------------------------------------
+# Sequence-to-sequence tasks: dates, and reversal
+# --------------------------------------------------------------------------------------
+
+PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
+SPECIALS = ["<pad>", "<bos>", "<eos>"]   # ids 0, 1, 2 in every seq2seq vocabulary
+
+
+class Seq2SeqData(NamedTuple):
+    """Pairs (source, target), as right-padded ids with masks, and as text.
+
+    src: (N, T_src) int64 source ids, 0 (<pad>) after the end; src_mask: (N, T_src)
+    bool, True at real tokens; tgt: (N, T_tgt) int64 target ids y_1 … y_n followed by
+    <eos> (2), then <pad>; tgt_mask: (N, T_tgt) bool, True at y_1 … y_n and at <eos>;
+    src_vocab, tgt_vocab: the token strings (src_vocab[src[i, t]] is the token), both
+    starting with ``SPECIALS``; src_text, tgt_text: the N pairs as strings.
+    """
+
+    src: np.ndarray
+    src_mask: np.ndarray
+    tgt: np.ndarray
+    tgt_mask: np.ndarray
+    src_vocab: list[str]
+    tgt_vocab: list[str]
+    src_text: list[str]
+    tgt_text: list[str]
+
+
+def _pad(rows: list[list[str]], vocab: list[str], T: int, eos: bool
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Token lists → ids (N, T) right-padded with 0, and the mask; <eos> appended to
+    each row if eos."""
+    index = {tok: i for i, tok in enumerate(vocab)}
+    ids = np.zeros((len(rows), T), np.int64)
+    for i, row in enumerate(rows):
+        row_ids = [index[tok] for tok in row] + ([EOS_ID] if eos else [])
+        ids[i, :len(row_ids)] = row_ids
+    return ids, ids != PAD_ID
+
+
+def _check_range(pair, name: str, what: str, low: int, high: int | None
+                 ) -> tuple[int, int]:
+    """A tuple (a, b) of two integers with low ≤ a ≤ b (≤ high unless None)."""
+    ok = (isinstance(pair, tuple) and len(pair) == 2
+          and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                  for x in pair)
+          and low <= pair[0] <= pair[1] and (high is None or pair[1] <= high))
+    if not ok:
+        bound = "" if high is None else f" ≤ {high}"
+        a, b = what.strip("()").split(", ")
+        raise ValueError(f"{name} must be a tuple {what} of integers with "
+                         f"{low} ≤ {a} ≤ {b}{bound}; got {pair!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def ids_to_text(ids, vocab: list[str], sep: str = "") -> str:
+    """The tokens of one row of ids up to (without) the first <eos>, joined by sep;
+    <pad> and <bos> are skipped. ids: a 1-D integer sequence with values in
+    [0, len(vocab))."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be one row of integer token ids (1-D); "
+                         f"got shape {ids.shape} and dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= len(vocab)):
+        raise ValueError(f"ids must lie in [0, len(vocab)) = [0, {len(vocab)}); "
+                         f"got values from {ids.min()} to {ids.max()}")
+    out = []
+    for i in ids.tolist():
+        if i == EOS_ID:
+            break
+        if i not in (PAD_ID, BOS_ID):
+            out.append(vocab[i])
+    return sep.join(out)
+
+
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december"]
+_UNITS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+          "ninth"]
+ORDINALS = (_UNITS + ["tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
+                      "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+                      "nineteenth", "twentieth"]
+            + [f"twenty-{u}" for u in _UNITS] + ["thirtieth", "thirty-first"])
+DIGITS = list("0123456789")
+# The four surface forms, shown for 3 March 1987; "numeric" is day/month/year.
+DATE_FORMATS = {
+    "day month year": "3 march 1987",
+    "month day, year": "march 3, 1987",
+    "ordinal": "the third of march, 1987",
+    "numeric": "03/03/1987",
+}
+DATE_SRC_VOCAB = SPECIALS + DIGITS + [",", "/", "the", "of"] + MONTHS + ORDINALS
+DATE_TGT_VOCAB = SPECIALS + DIGITS + ["-"]
+
+
+def date_tokens(text: str) -> list[str]:
+    """The source tokens of a date: words (with their hyphens), single digits, and
+    the punctuation marks "," and "/": "march 3, 1987" → march 3 , 1 9 8 7."""
+    return re.findall(r"[a-z-]+|\d|[,/]", text)
+
+
+def write_date(date, fmt: str) -> str:
+    """``date`` (a datetime.date) in one of the surface forms of ``DATE_FORMATS``
+    (its keys)."""
+    d, m, y = date.day, MONTHS[date.month - 1], date.year
+    if fmt == "day month year":
+        return f"{d} {m} {y}"
+    if fmt == "month day, year":
+        return f"{m} {d}, {y}"
+    if fmt == "ordinal":
+        return f"the {ORDINALS[d - 1]} of {m}, {y}"
+    if fmt == "numeric":
+        return f"{d:02d}/{date.month:02d}/{y}"
+    raise ValueError(f"fmt must be one of {list(DATE_FORMATS)}; got {fmt!r}")
+
+
+def make_date_data(
+    n: int,
+    rng: np.random.Generator | int,
+    *,
+    years: tuple[int, int] = (1900, 2099),
+    formats: tuple[str, ...] = tuple(DATE_FORMATS),
+) -> Seq2SeqData:
+    """N dates written in words or digits (source) and in ISO form YYYY-MM-DD (target).
+
+    Each date is drawn uniformly among the valid dates (leap years included) from
+    1 January of years[0] to 31 December of years[1], and written in one of
+    ``formats`` chosen uniformly, keys of ``DATE_FORMATS``: "day month year"
+    ("3 march 1987"), "month day, year" ("march 3, 1987"), "ordinal" ("the third of
+    march, 1987") and "numeric" ("03/03/1987", day first). Source tokens are words,
+    single digits and the marks "," and "/" (``date_tokens``), at most 10 of them;
+    target tokens are the 10 characters of the ISO date, then <eos>.
+
+    n: number of pairs; rng: a numpy Generator or an int seed (the same seed gives the
+    same data); years: (first, last), inclusive, within 1000–9999. Returns a
+    ``Seq2SeqData`` with T_src = 10 and T_tgt = 11, src_vocab = ``DATE_SRC_VOCAB``
+    and tgt_vocab = ``DATE_TGT_VOCAB``.
+    """
+    n = check_int(n, "n")
+    rng = as_rng(rng)
+    first_year, last_year = _check_range(years, "years", "(first, last)", 1000, 9999)
+    if (not isinstance(formats, (tuple, list)) or not formats
+            or any(f not in DATE_FORMATS for f in formats)):
+        raise ValueError(f"formats must be a non-empty tuple of keys of DATE_FORMATS "
+                         f"{list(DATE_FORMATS)}; got {formats!r}")
+    first = datetime.date(first_year, 1, 1).toordinal()
+    last = datetime.date(last_year, 12, 31).toordinal()
+    days = rng.integers(first, last + 1, size=n)
+    choice = rng.integers(len(formats), size=n)
+    dates = [datetime.date.fromordinal(int(k)) for k in days]
+    src_text = [write_date(d, formats[c]) for d, c in zip(dates, choice)]
+    tgt_text = [d.isoformat() for d in dates]
+    src, src_mask = _pad([date_tokens(s) for s in src_text], DATE_SRC_VOCAB, 10, False)
+    tgt, tgt_mask = _pad([list(t) for t in tgt_text], DATE_TGT_VOCAB, 11, True)
+    return Seq2SeqData(src, src_mask, tgt, tgt_mask, list(DATE_SRC_VOCAB),
+                       list(DATE_TGT_VOCAB), src_text, tgt_text)
+
+
+def make_reverse_data(
+    n: int,
+    rng: np.random.Generator | int,
+    *,
+    length: tuple[int, int] = (4, 12),
+    num_symbols: int = 10,
+) -> Seq2SeqData:
+    """N strings of L random symbols (source) and the same symbols reversed (target).
+
+    L is drawn uniformly from length = (shortest, longest), inclusive; the symbols are
+    the first ``num_symbols`` lower-case letters, drawn independently and uniformly.
+    The first output symbol is the last input one: every output depends on the whole
+    input, and a model that squeezes the input into one context vector must hold L
+    symbols in it.
+
+    n: number of pairs; rng: a numpy Generator or an int seed; num_symbols: 2 to 26.
+    Returns a ``Seq2SeqData`` with T_src = longest, T_tgt = longest + 1 (<eos>), and
+    one vocabulary, ``SPECIALS`` + the symbols, for source and target.
+    """
+    n = check_int(n, "n")
+    rng = as_rng(rng)
+    lo, hi = _check_range(length, "length", "(shortest, longest)", 1, None)
+    if (isinstance(num_symbols, bool) or not isinstance(num_symbols, (int, np.integer))
+            or not 2 <= num_symbols <= 26):
+        raise ValueError(f"num_symbols must be an integer from 2 to 26; "
+                         f"got {num_symbols!r}")
+    vocab = SPECIALS + [chr(ord("a") + k) for k in range(num_symbols)]
+    lengths = rng.integers(lo, hi + 1, size=n)
+    rows = [[vocab[3 + k] for k in rng.integers(num_symbols, size=L)] for L in lengths]
+    src, src_mask = _pad(rows, vocab, hi, False)
+    tgt, tgt_mask = _pad([row[::-1] for row in rows], vocab, hi + 1, True)
+    return Seq2SeqData(src, src_mask, tgt, tgt_mask, list(vocab), list(vocab),
+                       ["".join(r) for r in rows], ["".join(r[::-1]) for r in rows])

@@ -12,8 +12,9 @@ resumes where it stopped, and a recipe changed in ``rnn.experiment`` is trained 
 Runs go seed by seed (seed 0 of every recipe first), so the first results to arrive
 cover every recipe.
 
-Duration: the whole set is about 32 minutes of CPU on one core of the machine the book
-was made on (about 17 minutes of wall time with --jobs 2); the progress bar shows the
+Duration: 175 runs, about 40 minutes on one idle core of the machine the book was made
+on (2 cores, 2026), about 20 minutes with --jobs 2; the stored results took 52 minutes
+with --jobs 2 on that machine while other work shared it. The progress bar shows the
 real figure and an estimate of what is left. Every figure stays on one thread
 (OPENBLAS_NUM_THREADS=1, set by the Makefile), as in the notebooks.
 """

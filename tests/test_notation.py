@@ -17,6 +17,7 @@ import pytest
 
 from rnn.layers import RecurrentSpec, init_recurrent
 from rnn.model import init_language_model
+from rnn.seq2seq import init_seq2seq
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTATION = (ROOT / "book" / "notation.md").read_text(encoding="utf-8")
@@ -37,15 +38,19 @@ def _parameter_names() -> set[str]:
             spec = RecurrentSpec(kind, 3, 2, reset_after=reset_after)
             names |= {k.split(".")[-1] for k in init_recurrent(spec, 0)}
     model = init_language_model(5, 2, "rnn", embed_size=3, rng=np.random.default_rng(0))
-    return names | {k.split(".")[-1] for k in model.params}
+    names |= {k.split(".")[-1] for k in model.params}
+    for kind in ("rnn", "gru", "lstm"):
+        seq2seq = init_seq2seq(5, 4, 2, kind, embed_size=3, rng=0)
+        names |= {k.split(".")[-1] for k in seq2seq.params}
+    return names
 
 
 @pytest.mark.parametrize("name", sorted(_parameter_names()))
 def test_every_parameter_is_on_the_notation_page(name):
     found = [sym for sym in _symbols(name)
              if re.search(re.escape(sym) + r"(?![A-Za-z0-9{])", NOTATION)]
-    assert found, (f"rnn creates a parameter {name!r}, but book/notation.md never writes "
-                   f"${_symbols(name)[0]}$: add it to the symbol tables")
+    assert found, (f"rnn creates a parameter {name!r}, but book/notation.md never "
+                   f"writes ${_symbols(name)[0]}$: add it to the symbol tables")
 
 
 def _identifiers_in_code() -> set[str]:
@@ -55,7 +60,8 @@ def _identifiers_in_code() -> set[str]:
     for path in (ROOT / "book").glob("*.ipynb"):
         for cell in json.loads(path.read_text("utf-8"))["cells"]:
             if cell["cell_type"] == "code":
-                words |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "".join(cell["source"])))
+                source = "".join(cell["source"])
+                words |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
     return words
 
 

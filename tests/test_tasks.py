@@ -1,5 +1,8 @@
-"""Tests for rnn.tasks: the generated tagging and long-range data (the classifiers
-trained on them are tested in test_classifier.py)."""
+"""Tests for rnn.tasks: the generated tagging, long-range, date and reversal data (the
+classifiers trained on them are tested in test_classifier.py, the encoder–decoder in
+test_seq2seq.py)."""
+import datetime
+
 import numpy as np
 import pytest
 
@@ -7,13 +10,22 @@ import rnn.classifier
 import rnn.tasks
 from rnn.tasks import (
     AMBIGUOUS_WORDS,
+    DATE_FORMATS,
+    DATE_SRC_VOCAB,
+    DATE_TGT_VOCAB,
     LEFT_NOUN_AFTER,
     LEFT_VERB_AFTER,
     RIGHT_NOUN_BEFORE,
     RIGHT_VERB_BEFORE,
+    SPECIALS,
     TaggingData,
+    date_tokens,
+    ids_to_text,
+    make_date_data,
     make_long_range_data,
+    make_reverse_data,
     make_tagging_data,
+    write_date,
 )
 
 
@@ -173,3 +185,92 @@ def test_an_int_seed_and_a_generator_give_the_same_data():
 def test_the_classifier_is_importable_from_tasks(name):
     assert getattr(rnn.tasks, name) is getattr(rnn.classifier, name)
     assert getattr(rnn.classifier, name).__module__ == "rnn.classifier"
+
+
+# --------------------------------------------------------------------------------------
+# Sequence-to-sequence tasks
+# --------------------------------------------------------------------------------------
+
+
+def check_seq2seq_layout(d, T_src, T_tgt):
+    """Right-padded ids, masks True at real tokens, <eos> last in every target."""
+    N = len(d.src_text)
+    assert d.src.shape == d.src_mask.shape == (N, T_src)
+    assert d.tgt.shape == d.tgt_mask.shape == (N, T_tgt)
+    assert d.src.dtype == d.tgt.dtype == np.int64
+    for ids, mask in ((d.src, d.src_mask), (d.tgt, d.tgt_mask)):
+        assert mask.dtype == bool
+        lengths = mask.sum(axis=1)
+        assert lengths.min() >= 1
+        assert (mask == (np.arange(mask.shape[1]) < lengths[:, None])).all()
+        assert ((ids == 0) == ~mask).all()
+    last = d.tgt_mask.sum(axis=1) - 1
+    assert (d.tgt[np.arange(N), last] == 2).all()
+    assert ((d.tgt == 2) & d.tgt_mask).sum() == N           # one <eos> per row
+    assert d.src_vocab[:3] == d.tgt_vocab[:3] == SPECIALS == ["<pad>", "<bos>", "<eos>"]
+    assert not (d.src == 2).any() and not (d.src == 1).any()
+
+
+def test_date_data_layout_and_answers():
+    d = make_date_data(2000, 0)
+    check_seq2seq_layout(d, 10, 11)
+    assert d.src_vocab == DATE_SRC_VOCAB and d.tgt_vocab == DATE_TGT_VOCAB
+    seen_formats, years = set(), []
+    for i, (s, t) in enumerate(zip(d.src_text, d.tgt_text)):
+        date = datetime.date.fromisoformat(t)       # every target is a valid ISO date
+        years.append(date.year)
+        formats = [f for f in DATE_FORMATS if write_date(date, f) == s]
+        assert len(formats) == 1, (s, t)
+        seen_formats |= set(formats)
+        assert ids_to_text(d.src[i], d.src_vocab, " ") == " ".join(date_tokens(s))
+        assert ids_to_text(d.tgt[i], d.tgt_vocab) == t
+    assert seen_formats == set(DATE_FORMATS)
+    assert 1900 <= min(years) and max(years) <= 2099 and max(years) - min(years) > 150
+    again = make_date_data(2000, 0)
+    assert np.array_equal(again.src, d.src) and again.tgt_text == d.tgt_text
+    assert make_date_data(2000, 1).tgt_text != d.tgt_text
+
+
+def test_date_formats_and_tokens():
+    day = datetime.date(1987, 3, 3)
+    for fmt, example in DATE_FORMATS.items():
+        assert write_date(day, fmt) == example
+    assert date_tokens("the twenty-first of may, 2001") == [
+        "the", "twenty-first", "of", "may", ",", "2", "0", "0", "1"]
+    assert write_date(datetime.date(2000, 2, 29), "ordinal") == \
+        "the twenty-ninth of february, 2000"
+    d = make_date_data(50, 3, years=(2000, 2000), formats=("numeric",))
+    assert all(t.startswith("2000-") for t in d.tgt_text)
+    assert all(s.endswith("/2000") and len(s) == 10 for s in d.src_text)
+
+
+def test_reverse_data_layout_and_answers():
+    d = make_reverse_data(500, 0, length=(3, 7), num_symbols=5)
+    check_seq2seq_layout(d, 7, 8)
+    assert d.src_vocab == d.tgt_vocab == SPECIALS + list("abcde")
+    lengths = d.src_mask.sum(axis=1)
+    assert lengths.min() == 3 and lengths.max() == 7
+    assert (d.tgt_mask.sum(axis=1) == lengths + 1).all()
+    for i in range(500):
+        assert d.tgt_text[i] == d.src_text[i][::-1]
+        assert ids_to_text(d.src[i], d.src_vocab) == d.src_text[i]
+        assert ids_to_text(d.tgt[i], d.tgt_vocab) == d.tgt_text[i]
+
+
+def test_seq2seq_tasks_reject_bad_arguments():
+    with pytest.raises(ValueError, match="years must be a tuple"):
+        make_date_data(5, 0, years=(2000, 1999))
+    with pytest.raises(ValueError, match="formats must be a non-empty tuple"):
+        make_date_data(5, 0, formats=("iso",))
+    with pytest.raises(ValueError, match="n must be an integer"):
+        make_date_data(0, 0)
+    with pytest.raises(ValueError, match="length must be a tuple"):
+        make_reverse_data(5, 0, length=(0, 3))
+    with pytest.raises(ValueError, match="num_symbols must be an integer from 2 to 26"):
+        make_reverse_data(5, 0, num_symbols=27)
+    with pytest.raises(ValueError, match="fmt must be one of"):
+        write_date(datetime.date(2000, 1, 1), "iso")
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, len\(vocab\)\)"):
+        ids_to_text(np.array([5]), ["<pad>", "<bos>", "<eos>"])
+    with pytest.raises(ValueError, match="one row of integer token ids"):
+        ids_to_text(np.zeros((2, 2), int), SPECIALS)
