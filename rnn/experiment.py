@@ -446,8 +446,8 @@ def compare(a, b, multiple: float = 2.0, metric: str = "validation perplexity",
     d = a.mean - b.mean
     se = math.sqrt(a.sem**2 + b.sem**2)
     real = abs(d) > multiple * se
-    if se == 0:
-        size = "the standard error is 0"
+    if se == 0:   # every value of both is the same: the difference is exact
+        size = "exact (a standard error of 0)"
     else:
         size = f"{abs(d) / se:.1f} standard errors"
     places = _decimals(se)
@@ -458,8 +458,11 @@ def compare(a, b, multiple: float = 2.0, metric: str = "validation perplexity",
         sentence = (f"{better.name} has a {word} {metric} than {worse.name}: "
                     f"{better.format()} against {worse.format()} "
                     "(mean ± standard error); "
-                    f"the difference {abs(d):.{places}f} is {size}, more than the "
-                    f"{multiple:g} required.")
+                    f"the difference {abs(d):.{places}f} is {size}"
+                    + ("." if se == 0 else f", more than the {multiple:g} required."))
+    elif se == 0:
+        sentence = (f"There is no difference in {metric} between {shown}: both are "
+                    "exact.")
     else:
         sentence = (f"There is no measurable difference in {metric} between {shown}: "
                     f"the difference {abs(d):.{places}f} is {size}, not more than "

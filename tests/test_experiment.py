@@ -98,7 +98,11 @@ def test_compare_with_a_deterministic_baseline():
     assert c.se == pytest.approx(0.2 / math.sqrt(3)) and not c.real
     exact = compare(Summary("x", (1.0,)), Summary("y", (2.0,)))
     assert exact.se == 0 and exact.real and exact.ratio == math.inf
-    assert "the standard error is 0" in exact.sentence
+    assert exact.sentence == ("x has a lower validation perplexity than y: 1.000 "
+                              "against 2.000 (mean ± standard error); the difference "
+                              "1.000 is exact (a standard error of 0).")
+    same = compare(Summary("x", (1.0,)), Summary("y", (1.0,)))
+    assert not same.real and same.sentence.endswith("y (1.000): both are exact.")
 
 
 def test_compare_errors():
