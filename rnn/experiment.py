@@ -48,8 +48,8 @@ from rnn.train import evaluate_perplexity, train_language_model
 
 __all__ = ["Recipe", "LongRangeRecipe", "SeedRun", "Summary", "Result", "Comparison",
            "recipe_data", "run", "compare", "save_run", "load_result", "verify",
-           "Verification", "StaleResultError", "BOOK_LM", "BOOK_LONG_RANGE",
-           "book_experiments"]
+           "Verification", "StaleResultError", "initial_model", "long_range_data",
+           "BOOK_LM", "BOOK_LONG_RANGE", "book_experiments"]
 
 
 def _positive_int(name: str, value, allow_none: bool = False) -> None:
@@ -220,9 +220,9 @@ class SeedRun:
     model: LanguageModel | SequenceModel = field(compare=False, repr=False)
 
 
-def _new_model(r, seed: int):
-    """The recipe's model, freshly drawn from ``seed`` (the first of two child
-    generators of ``default_rng(seed)``; the second draws the data)."""
+def initial_model(r, seed: int):
+    """The model that recipe ``r``'s run from ``seed`` starts from, drawn from the first
+    of two child generators of ``default_rng(seed)`` (the second draws the data)."""
     init_rng = np.random.default_rng(seed).spawn(2)[0]
     if isinstance(r, Recipe):
         V = len(recipe_data(r.corpus, r.max_chars, r.eval_split)[0])
@@ -250,10 +250,10 @@ def _train(r, seed: int, updates: int | None = None, evaluate: bool = True) -> S
     the same run (to replay its start); evaluate=False skips the evaluation (value
     NaN)."""
     start = time.perf_counter()
-    model, optimizer = _new_model(r, seed), _optimizer(r)
+    model, optimizer = initial_model(r, seed), _optimizer(r)
     budget = r.updates if updates is None else min(updates, r.updates)
     if isinstance(r, LongRangeRecipe):
-        (ids, y), _, shuffle_seed = _long_range_data(r, seed)
+        (ids, y), _, shuffle_seed = long_range_data(r, seed)
         history = train_sequence_model(
             model, ids, y, epochs=1, batch_size=r.batch_size, optimizer=optimizer,
             clip=r.clip, seed=shuffle_seed, record_grad_norm=False, max_updates=budget)
@@ -284,9 +284,10 @@ def _train(r, seed: int, updates: int | None = None, evaluate: bool = True) -> S
     return SeedRun(int(seed), value, tuple(loss), time.perf_counter() - start, model)
 
 
-def _long_range_data(r: LongRangeRecipe, seed: int):
-    """The seed's training pairs, test pairs and shuffling seed, drawn in that order
-    from the second child generator of ``default_rng(seed)``."""
+def long_range_data(r: LongRangeRecipe, seed: int):
+    """The data of recipe ``r``'s run from ``seed``: ((ids, y) for training, (ids, y)
+    for testing, the shuffling seed), drawn in that order from the second child
+    generator of ``default_rng(seed)``."""
     rng = np.random.default_rng(seed).spawn(2)[1]
     sizes = dict(num_classes=r.num_classes, vocab_size=r.vocab_size)
     train = make_long_range_data(r.updates * r.batch_size, r.distance, rng, **sizes)
@@ -299,7 +300,7 @@ def _evaluate(r, model, seed: int) -> float:
     on the recipe's evaluation part; the accuracy of a long-range model on the test
     sequences that ``seed`` drew."""
     if isinstance(r, LongRangeRecipe):
-        _, (test_ids, test_y), _ = _long_range_data(r, seed)
+        _, (test_ids, test_y), _ = long_range_data(r, seed)
         return accuracy(predict(model, test_ids), test_y)
     vocab, ids, eval_ids = recipe_data(r.corpus, r.max_chars, r.eval_split)
     return evaluate_perplexity(model, eval_ids, r.eval_batch_size, r.num_steps)
@@ -562,7 +563,7 @@ def load_result(recipe, directory, seeds) -> Result:
             raise StaleResultError(
                 f"{json_path} was made by another recipe (differs in {changed}): run "
                 f"`make experiments`")
-        model = _new_model(recipe, seed)
+        model = initial_model(recipe, seed)
         with np.load(npz_path, allow_pickle=False) as stored:
             if sorted(stored.files) != sorted(model.params):
                 raise StaleResultError(f"{npz_path} holds {sorted(stored.files)}, the "

@@ -15,7 +15,7 @@ from rnn.experiment import (
     StaleResultError,
     Summary,
     Verification,
-    _new_model,
+    initial_model,
     _train,
     book_experiments,
     book_long_range,
@@ -215,14 +215,14 @@ def test_long_range_recipe_is_checked():
 
 
 def test_memory_init_sets_each_kinds_trick():
-    rnn_ = _new_model(book_long_range("rnn", 5, "memory"), 0).params
+    rnn_ = initial_model(book_long_range("rnn", 5, "memory"), 0).params
     assert np.array_equal(rnn_["l0.fwd.W_hh"], np.eye(16))
     assert not rnn_["l0.fwd.b_h"].any()
-    assert (_new_model(book_long_range("gru", 5, "memory"), 0).params["l0.fwd.b_z"]
+    assert (initial_model(book_long_range("gru", 5, "memory"), 0).params["l0.fwd.b_z"]
             == 3).all()
-    assert (_new_model(book_long_range("lstm", 5, "memory"), 0).params["l0.fwd.b_f"]
+    assert (initial_model(book_long_range("lstm", 5, "memory"), 0).params["l0.fwd.b_f"]
             == 3).all()
-    default = _new_model(book_long_range("lstm", 5), 0).params["l0.fwd.b_f"]
+    default = initial_model(book_long_range("lstm", 5), 0).params["l0.fwd.b_f"]
     assert np.abs(default).max() <= 1 / 4  # U(−1/√H, 1/√H), H = 16
 
 
