@@ -146,8 +146,7 @@ def masked_softmax_backward(dalpha: np.ndarray, alpha: np.ndarray) -> np.ndarray
 
 
 class AttentionCache(NamedTuple):
-    """What ``attention_backward`` needs from ``attention_forward`` (its step part,
-    ``_step_backward``, needs all but Hs's role as the keys' input)."""
+    """What ``attention_backward`` needs from ``attention_forward``."""
 
     kind: str
     H_dec: np.ndarray          # (B, H') the query
@@ -160,7 +159,8 @@ class AttentionCache(NamedTuple):
 def _step(kind: str, p: dict, H_dec, Hs, K, mask):
     """Context and weights of a query against precomputed keys (unchecked)."""
     if kind == "additive":
-        tanh_QK = np.tanh((H_dec @ p["W_da"])[:, None, :] + K)
+        tanh_QK = (H_dec @ p["W_da"])[:, None, :] + K
+        np.tanh(tanh_QK, out=tanh_QK)
         e = tanh_QK @ p["v_a"]
     else:
         tanh_QK = None
@@ -171,22 +171,26 @@ def _step(kind: str, p: dict, H_dec, Hs, K, mask):
 
 
 def _step_backward(p: dict, dc: np.ndarray, cache: AttentionCache):
-    """From dc (B, H) to dH' (B, H'), dK, dHs through the values only, and the
-    gradients of W_da and v_a (additive)."""
+    """From dc (B, H) to dH' (B, H'), dK and the gradients of W_da and v_a
+    (additive), through the weights α. The other path, through c = Σ_t α_t H_t
+    directly, gives dHs_t = α_t dc; the callers add it (a decoder adds it up over
+    all its steps in one product)."""
     alpha, Hs = cache.alpha, cache.Hs
-    dHs = alpha[:, :, None] * dc[:, None, :]                # c = Σ_t α_t H_t
-    dalpha = (Hs @ dc[:, :, None])[:, :, 0]
+    dalpha = (Hs @ dc[:, :, None])[:, :, 0]                 # dα_t = dc · H_t
     de = masked_softmax_backward(dalpha, alpha)
     if cache.kind == "additive":
         T = cache.tanh_QK
-        grads = {"v_a": np.einsum("bt,bta->a", de, T)}
-        dA = de[:, :, None] * p["v_a"] * (1 - T**2)        # through tanh
+        grads = {"v_a": de.reshape(-1) @ T.reshape(-1, T.shape[-1])}
+        dA = T * T                                          # through tanh, in place:
+        np.subtract(1, dA, out=dA)                          # dA = de v_a ⊙ (1 − T²)
+        dA *= p["v_a"]
+        dA *= de[:, :, None]
         dA_sum = dA.sum(axis=1)                             # H' is added at every t
         grads["W_da"] = cache.H_dec.T @ dA_sum
-        return dA_sum @ p["W_da"].T, dA, dHs, grads
+        return dA_sum @ p["W_da"].T, dA, grads
     dH_dec = (de[:, None, :] @ cache.K)[:, 0, :]            # e_t = K_t · H'
     dK = de[:, :, None] * cache.H_dec[:, None, :]
-    return dH_dec, dK, dHs, {}
+    return dH_dec, dK, {}
 
 
 # --------------------------------------------------------------------------------------
@@ -298,11 +302,12 @@ def attention_backward(
         raise TypeError(f"cache must be the AttentionCache returned by "
                         f"attention_forward; got {type(cache).__name__}")
     check_grad(dc, cache.Hs.shape[::2], "(B, H)", cache.Hs.dtype, "attention", "dc")
-    dH_dec, dK, dHs, grads = _step_backward(params, dc, cache)
-    dHs_keys, g_keys = keys_backward(cache.kind, params, dK, cache.Hs)
+    dH_dec, dK, grads = _step_backward(params, dc, cache)
+    dHs, g_keys = keys_backward(cache.kind, params, dK, cache.Hs)
+    dHs += cache.alpha[:, :, None] * dc[:, None, :]         # c = Σ_t α_t H_t
     grads |= g_keys
     names = ATTENTION_PARAM_NAMES[cache.kind]
-    return dH_dec, dHs + dHs_keys, {n: grads[n] for n in names}
+    return dH_dec, dHs, {n: grads[n] for n in names}
 
 
 # --------------------------------------------------------------------------------------
@@ -442,6 +447,11 @@ def _forward(model: AttentionSeq2Seq, src, src_mask, tgt):
                                                np.stack(Hs_dec), np.stack(Cs))
 
 
+def _alphas(cache: AttentionSeq2SeqCache) -> np.ndarray:
+    """The weights of every step, α (B, T_tgt, T_src)."""
+    return np.stack([att.alpha for att, _ in cache.steps], axis=1)
+
+
 def _add_grads(total: dict, grads: dict, prefix: str = "") -> None:
     for n, v in grads.items():
         key = prefix + n
@@ -458,7 +468,8 @@ def _loss_and_grads(model: AttentionSeq2Seq, src, src_mask, tgt, tgt_mask):
     dHs_dec, dCs = dO @ p["W_hq"].T, dO @ p["W_cq"].T
     p_dec, p_att = cell_params(model, "dec"), _att_params(model)
     dstate = tuple(np.zeros_like(S) for S in _zero_state(model, src.shape[0]))
-    dK, dHs, dX_emb = np.zeros_like(cache.K), np.zeros_like(cache.Hs), []
+    dK, dX_emb = np.zeros_like(cache.K), []
+    dc = np.zeros((src.shape[0], len(cache.steps), H), model.dtype)   # (B, T_tgt, H)
     for j in reversed(range(len(cache.steps))):
         att, cell = cache.steps[j]
         dstate = (dstate[0] + dHs_dec[j],) + dstate[1:]
@@ -466,19 +477,20 @@ def _loss_and_grads(model: AttentionSeq2Seq, src, src_mask, tgt, tgt_mask):
         _add_grads(grads, g, "dec.")
         dX_emb.append(dX[:, :D])
         # c_j feeds the cell and the output layer; it came from H'_{j-1} and Hs
-        dH_query, dK_j, dHs_j, g = _step_backward(p_att, dCs[j] + dX[:, D:], att)
+        dc[:, j] = dCs[j] + dX[:, D:]
+        dH_query, dK_j, g = _step_backward(p_att, dc[:, j], att)
         _add_grads(grads, g, "att.")
         dstate = (dstate[0] + dH_query,) + dstate[1:]
         dK += dK_j
-        dHs += dHs_j
-    dHs_keys, g = keys_backward(model.attention, p_att, dK, cache.Hs)
+    dHs, g = keys_backward(model.attention, p_att, dK, cache.Hs)
     _add_grads(grads, g, "att.")
+    # through c_j = Σ_t α_jt H_t directly, all steps at once: dHs_t += Σ_j α_jt dc_j
+    dHs += _alphas(cache).transpose(0, 2, 1) @ dc
     grads["E_tgt"] = embedding_backward(np.stack(dX_emb[::-1]), cache.dec_in, V)
     # The encoder gets its gradient from every position (through c_1, c_2, …) and,
     # as without attention, from the decoder's first state H'_0.
     dX_enc, _, g = run_cell_backward(cell_params(model, "enc"),
-                                     (dHs + dHs_keys).transpose(1, 0, 2), dstate,
-                                     cache.enc)
+                                     dHs.transpose(1, 0, 2), dstate, cache.enc)
     _add_grads(grads, g, "enc.")
     grads["E_src"] = embedding_backward(dX_enc, cache.src_tm, model.src_vocab_size)
     return loss, {k: grads[k] for k in p}
@@ -510,8 +522,7 @@ def attention_weights(
     _check_att_model(model, "attention_weights")
     src, src_mask, tgt, tgt_mask = _check_pairs(model, src, src_mask, tgt, tgt_mask)
     cache = _forward(model, src, src_mask, tgt)[1]
-    alpha = np.stack([att.alpha for att, _ in cache.steps], axis=1)
-    return alpha * tgt_mask[:, :, None]
+    return _alphas(cache) * tgt_mask[:, :, None]
 
 
 # --------------------------------------------------------------------------------------
