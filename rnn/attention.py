@@ -23,16 +23,17 @@ passes it through the keys once (``keys_backward``).
 Unlike the rest of the package, the arrays here are batch-major, (B, T_src, H), like
 the masks and the weights α (B, T_src) that a heatmap shows row by row.
 
-The encoder–decoder with attention (``AttentionSeq2Seq``, eq-notation-attention-
-decoder) is ``rnn.seq2seq``'s model with one change per decoder step j (Bahdanau's
-design): the context c_j is computed from the previous state H'_{j-1} and all the
-encoder's states, the cell reads [E_tgt[y_{j-1}], c_j], and the output layer reads
-the new state and the same context, O_j = H'_j W_hq + c_j W_cq + b_q. The decoder
-still starts from the encoder's final state, H'_0 = H_ctx. Since c_j needs H'_{j-1},
-the decoder runs step by step (``cell_step``) even under teacher forcing, and its
-backward pass sends gradient into every encoder state, not only the last one. For
-``rnn.decoding`` the decoder's state carries the encoder's states, their keys and the
-source mask along with H' (``attention_encode``), so beam search works unchanged.
+The encoder–decoder with attention, ``AttentionSeq2Seq`` (the notation page's
+eq-notation-attention-decoder), is ``rnn.seq2seq``'s model with one change per
+decoder step j (Bahdanau's design): the context c_j is computed from the previous
+state H'_{j-1} and all the encoder's states, the cell reads [E_tgt[y_{j-1}], c_j],
+and the output layer reads the new state and the same context,
+O_j = H'_j W_hq + c_j W_cq + b_q. The decoder still starts from the encoder's final
+state, H'_0 = H_ctx. Since c_j needs H'_{j-1}, the decoder runs step by step
+(``cell_step``) even under teacher forcing, and its backward pass sends gradient
+into every encoder state, not only the last one. For ``rnn.decoding`` the decoder's
+state carries the encoder's states, their keys and the source mask along with H'
+(``attention_encode``), so beam search works unchanged.
 """
 from __future__ import annotations
 
@@ -211,8 +212,7 @@ def _check_float(A, name: str, symbolic: str, shape: tuple, dtype) -> None:
         raise ValueError(f"{name} contains NaN or infinity; expected finite values")
 
 
-def check_attention_params(kind: str, params, query_size: int, key_size: int,
-                           dtype) -> None:
+def _check_params(kind: str, params, query_size: int, key_size: int, dtype) -> None:
     """The attention's parameters: the names of ``ATTENTION_PARAM_NAMES[kind]``, the
     shapes of ``init_attention`` and one float dtype (extra keys are ignored)."""
     if kind not in ATTENTION_KINDS:
@@ -240,7 +240,7 @@ def check_attention_params(kind: str, params, query_size: int, key_size: int,
         _check_float(params[n], n, symbolic, shape, dtype)
 
 
-def check_attention_inputs(H_dec, Hs, mask) -> np.dtype:
+def _check_inputs(H_dec, Hs, mask) -> np.dtype:
     """Hs (B, T_src, H) float, H_dec (B, H') of its dtype, mask (B, T_src) bool with
     a True in every row; all finite. Returns the dtype."""
     if not isinstance(Hs, np.ndarray) or Hs.ndim != 3 or Hs.dtype.kind != "f":
@@ -281,8 +281,8 @@ def attention_forward(
     bool, True at real source tokens, at least one per row. α is exactly 0 where the
     mask is False, and sums to 1 over each row.
     """
-    dtype = check_attention_inputs(H_dec, Hs, mask)
-    check_attention_params(kind, params, H_dec.shape[1], Hs.shape[2], dtype)
+    dtype = _check_inputs(H_dec, Hs, mask)
+    _check_params(kind, params, H_dec.shape[1], Hs.shape[2], dtype)
     return _step(kind, params, H_dec, Hs, keys_forward(kind, params, Hs), mask)
 
 
@@ -560,7 +560,7 @@ def attention_decoder_step(
                                 "as attention_encode returns it", extra=3)
     B, n = prev_ids.shape[0], len(state) - 3
     Hs, K, mask = state[n:]
-    check_attention_inputs(state[0], Hs, mask)
+    _check_inputs(state[0], Hs, mask)
     if Hs.shape[0] != B or Hs.shape[2] != model.hidden_size:
         raise ValueError(f"the state's Hs must have shape (B, T_src, H) with B = {B}, "
                          f"H = {model.hidden_size}; got {Hs.shape}")
