@@ -19,9 +19,12 @@ Statistics of k values v_1 … v_k (one result per seed):
     sem   s / sqrt(k)                            (the standard error of the mean)
 Comparing A and B: d = v̄_A − v̄_B has the standard error se = sqrt(sem_A² + sem_B²)
 (the runs of A and B are independent). The difference is called real only when |d|
-exceeds ``multiple`` · se (default 2, roughly a 95 % two-sided test for a normal d);
-otherwise the verdict is that there is no measurable difference at this number of
-seeds, which is not a proof that there is none.
+exceeds ``multiple`` · se (default 2). For a normal d with a known se that would be a
+95 % two-sided test; with se estimated from 5 seeds per side, d/se follows roughly a t
+distribution with about 8 degrees of freedom, and 2 is nearer a 92 % test, so among
+many comparisons a few verdicts of "real" are expected by chance. Otherwise the verdict
+is that there is no measurable difference at this number of seeds, which is not a
+proof that there is none.
 """
 from __future__ import annotations
 
