@@ -19,6 +19,8 @@ One flat module per idea, in the order the book introduces them:
 - ``seq2seq``, ``decoding``, ``bleu``: the encoder–decoder with its masks, hand-written
   backward pass and training; greedy decoding, sampling, beam and exhaustive search;
   corpus BLEU
+- ``attention``: additive and dot-product attention, forward and backward, and the
+  encoder–decoder with attention
 - ``diagrams``: the book's box-and-arrow figures (book-only, needs matplotlib)
 - ``book``: ``glue``, which hands a number computed in a cell to the chapter's prose
   (book-only; myst-nb's glue when it is installed)
@@ -36,5 +38,6 @@ from rnn import model, optim, train, generate, checkpoint  # noqa: F401
 from rnn import classifier, tasks, interop  # noqa: F401
 from rnn import experiment  # noqa: F401  (uses data, model, train, classifier, tasks)
 from rnn import seq2seq, decoding, bleu  # noqa: F401  (seq2seq uses tasks and train)
+from rnn import attention  # noqa: F401  (uses seq2seq)
 
 __version__ = "0.1.0"

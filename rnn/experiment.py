@@ -19,9 +19,12 @@ Statistics of k values v_1 … v_k (one result per seed):
     sem   s / sqrt(k)                            (the standard error of the mean)
 Comparing A and B: d = v̄_A − v̄_B has the standard error se = sqrt(sem_A² + sem_B²)
 (the runs of A and B are independent). The difference is called real only when |d|
-exceeds ``multiple`` · se (default 2, roughly a 95 % two-sided test for a normal d);
-otherwise the verdict is that there is no measurable difference at this number of
-seeds, which is not a proof that there is none.
+exceeds ``multiple`` · se (default 2). For a normal d with a known se that would be a
+95 % two-sided test; with se estimated from 5 seeds per side, d/se follows roughly a t
+distribution with about 8 degrees of freedom, and 2 is nearer a 92 % test, so among
+many comparisons a few verdicts of "real" are expected by chance. Otherwise the verdict
+is that there is no measurable difference at this number of seeds, which is not a
+proof that there is none.
 """
 from __future__ import annotations
 
@@ -48,8 +51,8 @@ from rnn.train import evaluate_perplexity, train_language_model
 
 __all__ = ["Recipe", "LongRangeRecipe", "SeedRun", "Summary", "Result", "Comparison",
            "recipe_data", "run", "compare", "save_run", "load_result", "verify",
-           "Verification", "StaleResultError", "BOOK_LM", "BOOK_LONG_RANGE",
-           "book_experiments"]
+           "Verification", "StaleResultError", "initial_model", "long_range_data",
+           "BOOK_LM", "BOOK_LONG_RANGE", "book_experiments"]
 
 
 def _positive_int(name: str, value, allow_none: bool = False) -> None:
@@ -83,7 +86,10 @@ class Recipe:
     (the state carried from one minibatch to the next, from zeros at the first); at the
     end of the text, reading starts again from its start. So without a schedule a run
     is one pass over the whole text (an epoch) after another, or, with a smaller
-    budget, the first B·T·updates characters.
+    budget, the first B·T·updates characters. Every seed reads the text in this same
+    order: a seed draws the initial parameters and the offset in [0, T) at which each
+    piece's rows start, so the spread over seeds is that of initialisation, not of
+    data order.
     Evaluation: ``evaluate_perplexity(model, ids, eval_batch_size, num_steps)``; use
     eval_batch_size=1 to compare with an n-gram model (every token scored once, in
     order).
@@ -217,9 +223,9 @@ class SeedRun:
     model: LanguageModel | SequenceModel = field(compare=False, repr=False)
 
 
-def _new_model(r, seed: int):
-    """The recipe's model, freshly drawn from ``seed`` (the first of two child
-    generators of ``default_rng(seed)``; the second draws the data)."""
+def initial_model(r, seed: int):
+    """The model that recipe ``r``'s run from ``seed`` starts from, drawn from the first
+    of two child generators of ``default_rng(seed)`` (the second draws the data)."""
     init_rng = np.random.default_rng(seed).spawn(2)[0]
     if isinstance(r, Recipe):
         V = len(recipe_data(r.corpus, r.max_chars, r.eval_split)[0])
@@ -247,10 +253,10 @@ def _train(r, seed: int, updates: int | None = None, evaluate: bool = True) -> S
     the same run (to replay its start); evaluate=False skips the evaluation (value
     NaN)."""
     start = time.perf_counter()
-    model, optimizer = _new_model(r, seed), _optimizer(r)
+    model, optimizer = initial_model(r, seed), _optimizer(r)
     budget = r.updates if updates is None else min(updates, r.updates)
     if isinstance(r, LongRangeRecipe):
-        (ids, y), _, shuffle_seed = _long_range_data(r, seed)
+        (ids, y), _, shuffle_seed = long_range_data(r, seed)
         history = train_sequence_model(
             model, ids, y, epochs=1, batch_size=r.batch_size, optimizer=optimizer,
             clip=r.clip, seed=shuffle_seed, record_grad_norm=False, max_updates=budget)
@@ -281,9 +287,10 @@ def _train(r, seed: int, updates: int | None = None, evaluate: bool = True) -> S
     return SeedRun(int(seed), value, tuple(loss), time.perf_counter() - start, model)
 
 
-def _long_range_data(r: LongRangeRecipe, seed: int):
-    """The seed's training pairs, test pairs and shuffling seed, drawn in that order
-    from the second child generator of ``default_rng(seed)``."""
+def long_range_data(r: LongRangeRecipe, seed: int):
+    """The data of recipe ``r``'s run from ``seed``: ((ids, y) for training, (ids, y)
+    for testing, the shuffling seed), drawn in that order from the second child
+    generator of ``default_rng(seed)``."""
     rng = np.random.default_rng(seed).spawn(2)[1]
     sizes = dict(num_classes=r.num_classes, vocab_size=r.vocab_size)
     train = make_long_range_data(r.updates * r.batch_size, r.distance, rng, **sizes)
@@ -296,7 +303,7 @@ def _evaluate(r, model, seed: int) -> float:
     on the recipe's evaluation part; the accuracy of a long-range model on the test
     sequences that ``seed`` drew."""
     if isinstance(r, LongRangeRecipe):
-        _, (test_ids, test_y), _ = _long_range_data(r, seed)
+        _, (test_ids, test_y), _ = long_range_data(r, seed)
         return accuracy(predict(model, test_ids), test_y)
     vocab, ids, eval_ids = recipe_data(r.corpus, r.max_chars, r.eval_split)
     return evaluate_perplexity(model, eval_ids, r.eval_batch_size, r.num_steps)
@@ -443,8 +450,8 @@ def compare(a, b, multiple: float = 2.0, metric: str = "validation perplexity",
     d = a.mean - b.mean
     se = math.sqrt(a.sem**2 + b.sem**2)
     real = abs(d) > multiple * se
-    if se == 0:
-        size = "the standard error is 0"
+    if se == 0:   # every value of both is the same: the difference is exact
+        size = "exact (a standard error of 0)"
     else:
         size = f"{abs(d) / se:.1f} standard errors"
     places = _decimals(se)
@@ -455,8 +462,11 @@ def compare(a, b, multiple: float = 2.0, metric: str = "validation perplexity",
         sentence = (f"{better.name} has a {word} {metric} than {worse.name}: "
                     f"{better.format()} against {worse.format()} "
                     "(mean ± standard error); "
-                    f"the difference {abs(d):.{places}f} is {size}, more than the "
-                    f"{multiple:g} required.")
+                    f"the difference {abs(d):.{places}f} is {size}"
+                    + ("." if se == 0 else f", more than the {multiple:g} required."))
+    elif se == 0:
+        sentence = (f"There is no difference in {metric} between {shown}: both are "
+                    "exact.")
     else:
         sentence = (f"There is no measurable difference in {metric} between {shown}: "
                     f"the difference {abs(d):.{places}f} is {size}, not more than "
@@ -556,7 +566,7 @@ def load_result(recipe, directory, seeds) -> Result:
             raise StaleResultError(
                 f"{json_path} was made by another recipe (differs in {changed}): run "
                 f"`make experiments`")
-        model = _new_model(recipe, seed)
+        model = initial_model(recipe, seed)
         with np.load(npz_path, allow_pickle=False) as stored:
             if sorted(stored.files) != sorted(model.params):
                 raise StaleResultError(f"{npz_path} holds {sorted(stored.files)}, the "
@@ -585,7 +595,7 @@ class Verification:
     replay_seed: int
 
 
-def verify(result: Result, replay: int = 20, metric_tol: float = 1e-4,
+def verify(result: Result, replay: int | None = None, metric_tol: float = 1e-4,
            loss_tol: float = 1e-3) -> Verification:
     """Re-verify a stored Result live: evaluate every stored model and compare with its
     stored metric (relative difference at most ``metric_tol``; for a long-range
@@ -594,15 +604,21 @@ def verify(result: Result, replay: int = 20, metric_tol: float = 1e-4,
     ones (relative difference at most ``loss_tol``).
 
     The tolerances cover the last-bit differences between CPUs and BLAS kernels, which
-    a few dozen float32 updates amplify a little; a change to the data, the model, the
-    optimiser or the training code moves these numbers far more. Raises
-    StaleResultError naming the seed and the difference.
+    a few float32 updates amplify a little; a change to the data, the model, the
+    optimiser or the training code moves these numbers far more. How many updates stay
+    within loss_tol depends on the run: replay=None replays 20 updates of a language
+    model, 10 of a long-range model (an RNN started from W_hh = I amplifies last-bit
+    differences beyond 1e-3 after 13 to 16 updates: measured between the two numeric
+    paths of ``make nbval``). Raises StaleResultError naming the seed and the
+    difference.
     """
     if not isinstance(result, Result):
         raise TypeError(f"result must be a Result; got {type(result).__name__}")
-    replay = check_int(replay, "replay")
     r = result.recipe
     long_range = isinstance(r, LongRangeRecipe)
+    if replay is None:
+        replay = 10 if long_range else 20
+    replay = check_int(replay, "replay")
     tol = max(metric_tol, 2 / r.test_size) if long_range else metric_tol
     worst_metric = 0.0
     for seed_run in result.runs:

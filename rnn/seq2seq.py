@@ -319,19 +319,29 @@ def decoder_step(
     ``encode``. Decoding (``rnn.decoding``) calls this once per output token.
     """
     _check_model(model, "decoder_step")
+    prev_ids = _check_step_args(model, state, prev_ids, "as encode returns it")
+    return _decoder_step(model, state, prev_ids)
+
+
+def _check_step_args(model, state, prev_ids, source: str, extra: int = 0
+                     ) -> np.ndarray:
+    """prev_ids a 1-D integer array (B,) of target ids; state a tuple whose first
+    arrays are the cell's state, (H,) or (H, C), each (B, H) in the model's dtype,
+    followed by ``extra`` more (``rnn.attention``'s decoder state). Returns prev_ids
+    as an array."""
     prev_ids = np.asarray(prev_ids)
     if prev_ids.ndim != 1 or not np.issubdtype(prev_ids.dtype, np.integer):
         raise ValueError(f"prev_ids must be a 1-D integer array (B,) of token ids; "
                          f"got shape {prev_ids.shape} and dtype {prev_ids.dtype}")
     check_ids(prev_ids[:, None], model.tgt_vocab_size, "prev_ids")
     n = 2 if model.kind == "lstm" else 1
-    if not isinstance(state, tuple) or len(state) != n:
-        raise TypeError(f"state of a {model.kind} decoder must be a tuple of {n} "
-                        f"array(s) of shape (B, H), as encode returns it")
-    for S in state:
+    if not isinstance(state, tuple) or len(state) != n + extra:
+        raise TypeError(f"state of a {model.kind} decoder must be a tuple of "
+                        f"{n + extra} array(s), {source}")
+    for S in state[:n]:
         check_state(S, prev_ids.shape[0], model.hidden_size, model.dtype,
                     "decoder", "state array")
-    return _decoder_step(model, state, prev_ids)
+    return prev_ids
 
 
 def shift_right(tgt: np.ndarray) -> np.ndarray:
@@ -455,6 +465,18 @@ def train_seq2seq(
     "stop" as in ``rnn.classifier.train_sequence_model``. Everything is checked first.
     """
     _check_model(model, "train_seq2seq")
+    return _train_pairs(model, _loss_and_grads, src, src_mask, tgt, tgt_mask,
+                        epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                        clip=clip, seed=seed, max_loss=max_loss,
+                        max_updates=max_updates, on_nonfinite=on_nonfinite)
+
+
+def _train_pairs(model, loss_fn, src, src_mask, tgt, tgt_mask, *, epochs, batch_size,
+                 optimizer, clip, seed, max_loss, max_updates, on_nonfinite
+                 ) -> History:
+    """``train_seq2seq``'s loop for any model with src_vocab_size, tgt_vocab_size and
+    params, and its loss_fn(model, src, src_mask, tgt, tgt_mask) → (loss, grads):
+    ``rnn.attention.train_attention_seq2seq`` uses it too."""
     src, src_mask, tgt, tgt_mask = _check_pairs(model, src, src_mask, tgt, tgt_mask)
     epochs = check_int(epochs, "epochs")
     batch_size = check_int(batch_size, "batch_size")
@@ -481,7 +503,7 @@ def train_seq2seq(
                    tgt[rows, :T_tgt], tgt_mask[rows, :T_tgt])
 
     def loss_and_grads(batch, state):
-        loss, grads = _loss_and_grads(model, *batch)
+        loss, grads = loss_fn(model, *batch)
         return loss, grads, None
 
     return _train_loop(model.params, optimizer, minibatches, loss_and_grads, rng,

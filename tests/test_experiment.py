@@ -15,7 +15,7 @@ from rnn.experiment import (
     StaleResultError,
     Summary,
     Verification,
-    _new_model,
+    initial_model,
     _train,
     book_experiments,
     book_long_range,
@@ -98,7 +98,11 @@ def test_compare_with_a_deterministic_baseline():
     assert c.se == pytest.approx(0.2 / math.sqrt(3)) and not c.real
     exact = compare(Summary("x", (1.0,)), Summary("y", (2.0,)))
     assert exact.se == 0 and exact.real and exact.ratio == math.inf
-    assert "the standard error is 0" in exact.sentence
+    assert exact.sentence == ("x has a lower validation perplexity than y: 1.000 "
+                              "against 2.000 (mean ± standard error); the difference "
+                              "1.000 is exact (a standard error of 0).")
+    same = compare(Summary("x", (1.0,)), Summary("y", (1.0,)))
+    assert not same.real and same.sentence.endswith("y (1.000): both are exact.")
 
 
 def test_compare_errors():
@@ -211,14 +215,14 @@ def test_long_range_recipe_is_checked():
 
 
 def test_memory_init_sets_each_kinds_trick():
-    rnn_ = _new_model(book_long_range("rnn", 5, "memory"), 0).params
+    rnn_ = initial_model(book_long_range("rnn", 5, "memory"), 0).params
     assert np.array_equal(rnn_["l0.fwd.W_hh"], np.eye(16))
     assert not rnn_["l0.fwd.b_h"].any()
-    assert (_new_model(book_long_range("gru", 5, "memory"), 0).params["l0.fwd.b_z"]
+    assert (initial_model(book_long_range("gru", 5, "memory"), 0).params["l0.fwd.b_z"]
             == 3).all()
-    assert (_new_model(book_long_range("lstm", 5, "memory"), 0).params["l0.fwd.b_f"]
+    assert (initial_model(book_long_range("lstm", 5, "memory"), 0).params["l0.fwd.b_f"]
             == 3).all()
-    default = _new_model(book_long_range("lstm", 5), 0).params["l0.fwd.b_f"]
+    default = initial_model(book_long_range("lstm", 5), 0).params["l0.fwd.b_f"]
     assert np.abs(default).max() <= 1 / 4  # U(−1/√H, 1/√H), H = 16
 
 
@@ -295,7 +299,7 @@ def test_stale_results_are_refused(stored, tmp_path):
     # a stored curve the training code no longer reproduces
     bent = dataclasses.replace(result.runs[0], loss=(result.runs[0].loss[0] * 1.01,)
                                + result.runs[0].loss[1:])
-    with pytest.raises(StaleResultError, match="replaying the first 20 updates"):
+    with pytest.raises(StaleResultError, match="replaying the first 10 updates"):
         verify(dataclasses.replace(result, runs=(bent,)))
     # parameters of another shape under the right recipe's record
     narrow = dataclasses.replace(r, hidden_size=8)   # same name, "stored"

@@ -17,6 +17,7 @@ import pytest
 
 from rnn.layers import RecurrentSpec, init_recurrent
 from rnn.model import init_language_model
+from rnn.attention import init_attention_seq2seq
 from rnn.seq2seq import init_seq2seq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +43,8 @@ def _parameter_names() -> set[str]:
     for kind in ("rnn", "gru", "lstm"):
         seq2seq = init_seq2seq(5, 4, 2, kind, embed_size=3, rng=0)
         names |= {k.split(".")[-1] for k in seq2seq.params}
+        attention = init_attention_seq2seq(5, 4, 2, kind, embed_size=3, rng=0)
+        names |= {k.split(".")[-1] for k in attention.params}
     return names
 
 
